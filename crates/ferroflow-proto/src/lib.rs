@@ -1,0 +1,19 @@
+//! TensorFlow's protobuf messages that ferroflow reads and writes, as hand-written `prost` structs (no
+//! `protoc`, no build script). Field numbers follow TensorFlow's `.proto` files.
+//!
+//! ```
+//! use ferroflow_proto::{prost::Message, TensorProto};
+//! use ferroflow_core::Tensor;
+//!
+//! let t = Tensor::vector(vec![1.0f32, 2.0]);
+//! let bytes = TensorProto::from_tensor(&t).encode_to_vec();
+//! let back = TensorProto::decode(bytes.as_slice()).unwrap().to_tensor().unwrap();
+//! assert_eq!(back, t);
+//! ```
+
+mod tensor;
+mod tensor_shape;
+
+pub use prost;
+pub use tensor::{tensor_bytes, tensor_from_bytes, TensorProto};
+pub use tensor_shape::{Dim, TensorShapeProto};
