@@ -1,0 +1,1 @@
+//! Activations, softmax and losses (TF's `nn_ops.py`).
