@@ -11,9 +11,15 @@
 //! assert_eq!(back, t);
 //! ```
 
+mod summary;
 mod tensor;
 mod tensor_shape;
 
 pub use prost;
+pub use summary::{
+    DataClass, Event, EventWhat, HistogramProto, LogLevel, LogMessage, PluginData, SessionLog, SessionStatus,
+    SourceMetadata, Summary, SummaryAudio, SummaryImage, SummaryMetadata, SummaryValue, SummaryValueKind,
+    TaggedRunMetadata,
+};
 pub use tensor::{tensor_bytes, tensor_from_bytes, TensorProto};
 pub use tensor_shape::{Dim, TensorShapeProto};
