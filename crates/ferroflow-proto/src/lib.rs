@@ -13,6 +13,7 @@
 
 mod summary;
 mod tensor;
+mod tensor_bundle;
 mod tensor_shape;
 
 pub use prost;
@@ -22,4 +23,7 @@ pub use summary::{
     TaggedRunMetadata,
 };
 pub use tensor::{tensor_bytes, tensor_from_bytes, TensorProto};
+pub use tensor_bundle::{
+    BundleEntryProto, BundleHeaderProto, Endianness, Extent, TensorSliceProto, VersionDef,
+};
 pub use tensor_shape::{Dim, TensorShapeProto};
