@@ -5,7 +5,10 @@ use crate::coding::{get_fixed32, get_varint32};
 /// The entries of a block, keys rebuilt from their shared prefixes.
 ///
 /// Errors are plain messages; the table reader turns them into `DataLoss` naming the file.
-pub(crate) fn block_entries(contents: &[u8]) -> Result<Vec<(Vec<u8>, &[u8])>, String> {
+/// A block entry: the rebuilt key and the value inside the block.
+pub(crate) type BlockEntry<'a> = (Vec<u8>, &'a [u8]);
+
+pub(crate) fn block_entries(contents: &[u8]) -> Result<Vec<BlockEntry<'_>>, String> {
     let len = contents.len();
     if len < 4 {
         return Err(format!("block of {len} bytes is too short for its restart count"));

@@ -271,7 +271,7 @@ impl BundleReader {
             Shard::Memory(bytes) => (bytes.len() as u64, "the in-memory data".to_string()),
         };
         let end = offset.checked_add(size as u64);
-        if end.map_or(true, |end| end > len) {
+        if !matches!(end, Some(end) if end <= len) {
             return Err(Error::data_loss(format!(
                 "tensor {key}: {path} is truncated: bytes {offset}..{} lie past its end at {len}",
                 end.map_or_else(|| "overflow".to_string(), |e| e.to_string())
@@ -326,7 +326,7 @@ fn parse_index(index: &[u8]) -> Result<(BundleHeaderProto, Vec<(String, BundleEn
     let table = Table::from_bytes(index)?;
     let mut items = table.iter();
     let header_bytes = match items.next() {
-        Some((k, v)) if k.is_empty() => v,
+        Some(([], v)) => v,
         _ => return Err(Error::data_loss("the first entry is not the bundle header (the empty key)")),
     };
     let header = BundleHeaderProto::decode(header_bytes)

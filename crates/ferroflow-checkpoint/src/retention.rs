@@ -158,7 +158,8 @@ mod tests {
     fn table_of_policies() {
         let hours =
             |max_to_keep, every| RetentionPolicy { max_to_keep, keep_checkpoint_every_n_hours: every };
-        let cases: Vec<(&str, RetentionPolicy, u32, Vec<PathBuf>, Vec<Deletion>)> = vec![
+        type Case = (&'static str, RetentionPolicy, u32, Vec<PathBuf>, Vec<Deletion>);
+        let cases: Vec<Case> = vec![
             (
                 "default keeps the last 5 and deletes older ones one per save",
                 RetentionPolicy::default(),

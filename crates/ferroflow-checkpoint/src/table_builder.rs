@@ -172,11 +172,12 @@ mod tests {
 
     #[test]
     fn separators_follow_leveldb() {
-        let cases: &[(&[u8], &[u8], &[u8], &str)] = &[
+        type Case<'a> = (&'a [u8], &'a [u8], &'a [u8], &'a str);
+        let cases: &[Case<'_>] = &[
             (b"abc", b"abe", b"abd", "room between c and e"),
             (b"abc", b"abd", b"abc", "adjacent bytes: keep start"),
             (b"ab", b"abc", b"ab", "start is a prefix of limit"),
-            (b"a\xff", b"b", b"a\xff", "0xff cannot be incremented... but a < b leaves no room at index 0"),
+            (b"a\xff", b"b", b"a\xff", "a + 1 is not below b: no room at the first differing byte"),
             (b"layer_1", b"layer_9", b"layer_2", "digit gap"),
         ];
         for (a, b, want, why) in cases {

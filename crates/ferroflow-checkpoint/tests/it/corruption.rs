@@ -1,0 +1,155 @@
+//! Damaged and missing files: the right code, naming the file or tensor.
+
+use crate::fixtures::golden_tensors;
+use ferroflow_checkpoint::{
+    data_filename, index_filename, latest_valid_checkpoint, verify, BundleReader, CheckpointManager,
+    CheckpointManagerConfig,
+};
+use ferroflow_core::{Code, Error, Result};
+use std::path::{Path, PathBuf};
+
+fn golden_checkpoint(dir: &Path) -> Result<PathBuf> {
+    let prefix = dir.join("ckpt");
+    let mut w = ferroflow_checkpoint::BundleWriter::new(&prefix)?;
+    for (name, t) in golden_tensors()? {
+        w.add(&name, &t)?;
+    }
+    w.finish()?;
+    Ok(prefix)
+}
+
+fn code_and_message<T>(r: Result<T>) -> (Code, String) {
+    match r {
+        Ok(_) => panic!("expected an error"),
+        Err(e) => (e.code(), e.to_string()),
+    }
+}
+
+/// Opens and reads everything; the first error.
+fn read_everything(prefix: &Path) -> Result<()> {
+    let reader = BundleReader::open(prefix)?;
+    reader.read_all().map(|_| ())
+}
+
+#[test]
+fn missing_files_and_keys_are_not_found_by_name() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let (code, msg) = code_and_message(BundleReader::open(dir.path().join("nope")));
+    assert_eq!(code, Code::NotFound);
+    assert!(msg.contains("nope.index"), "{msg}");
+
+    let prefix = golden_checkpoint(dir.path())?;
+    let reader = BundleReader::open(&prefix)?;
+    let (code, msg) = code_and_message(reader.read("no/such/var"));
+    assert_eq!(code, Code::NotFound);
+    assert!(msg.contains("no/such/var"), "{msg}");
+
+    std::fs::remove_file(data_filename(&prefix, 0, 1))?;
+    let (code, msg) = code_and_message(BundleReader::open(&prefix));
+    assert_eq!(code, Code::NotFound);
+    assert!(msg.contains("ckpt.data-00000-of-00001"), "{msg}");
+    Ok(())
+}
+
+#[test]
+fn every_flipped_data_byte_is_data_loss_naming_the_tensor() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let prefix = golden_checkpoint(dir.path())?;
+    let data_path = data_filename(&prefix, 0, 1);
+    let clean = std::fs::read(&data_path)?;
+    let reader = BundleReader::open(&prefix)?;
+    for i in 0..clean.len() {
+        let mut bad = clean.clone();
+        bad[i] ^= 0x01;
+        std::fs::write(&data_path, &bad)?;
+        let owner = reader
+            .keys()
+            .find(|k| {
+                reader
+                    .entry(k)
+                    .is_some_and(|e| (e.offset as usize..(e.offset + e.size) as usize).contains(&i))
+            })
+            .expect("every data byte belongs to a tensor")
+            .to_string();
+        let (code, msg) = code_and_message(reader.read(&owner));
+        assert_eq!(code, Code::DataLoss, "byte {i} of {owner}: {msg}");
+        assert!(msg.contains(&owner), "byte {i}: {msg}");
+    }
+    Ok(())
+}
+
+#[test]
+fn truncated_data_is_data_loss() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let prefix = golden_checkpoint(dir.path())?;
+    let data_path = data_filename(&prefix, 0, 1);
+    let clean = std::fs::read(&data_path)?;
+    std::fs::write(&data_path, &clean[..clean.len() - 1])?;
+    let (code, msg) = code_and_message(read_everything(&prefix));
+    assert_eq!(code, Code::DataLoss, "{msg}");
+    assert!(msg.contains("truncated"), "{msg}");
+    Ok(())
+}
+
+#[test]
+fn every_damaged_index_is_data_loss_or_harmless() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let prefix = golden_checkpoint(dir.path())?;
+    let index_path = index_filename(&prefix);
+    let clean = std::fs::read(&index_path)?;
+    let expected = BundleReader::open(&prefix)?.read_all()?;
+    for i in 0..clean.len() {
+        let mut bad = clean.clone();
+        bad[i] ^= 0x20;
+        std::fs::write(&index_path, &bad)?;
+        match BundleReader::open(&prefix).and_then(|r| r.read_all()) {
+            Err(e) => assert_eq!(e.code(), Code::DataLoss, "flip at {i}: {e}"),
+            // Only the footer's zero padding is not covered by a checksum.
+            Ok(all) => assert_eq!(all, expected, "flip at {i} changed values silently"),
+        }
+    }
+    for len in [0, 1, 47, 48, clean.len() / 2, clean.len() - 1] {
+        std::fs::write(&index_path, &clean[..len])?;
+        let (code, msg) = code_and_message(BundleReader::open(&prefix));
+        assert_eq!(code, Code::DataLoss, "truncated to {len}: {msg}");
+        assert!(msg.contains("ckpt.index"), "{msg}");
+    }
+    Ok(())
+}
+
+#[test]
+fn latest_valid_checkpoint_skips_a_damaged_newest() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut m = CheckpointManager::new(dir.path(), CheckpointManagerConfig::default())?;
+    let tensors = golden_tensors()?;
+    let named = || tensors.iter().map(|(n, t)| (n.as_str(), t));
+    let first = m.save(Some(1), named())?;
+    let second = m.save(Some(2), named())?;
+    assert_eq!(latest_valid_checkpoint(dir.path())?, Some(second.clone()));
+    assert_eq!(verify(&second)?.tensors, tensors.len());
+
+    let data_path = data_filename(&second, 0, 1);
+    let mut bytes = std::fs::read(&data_path)?;
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&data_path, bytes)?;
+    assert_eq!(verify(&second).map_err(|e| e.code()).err(), Some(Code::DataLoss));
+    assert_eq!(latest_valid_checkpoint(dir.path())?, Some(first.clone()));
+
+    std::fs::remove_file(index_filename(&first))?;
+    assert_eq!(latest_valid_checkpoint(dir.path())?, None);
+    Ok(())
+}
+
+#[test]
+fn in_memory_bundles_check_the_same_things() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let prefix = golden_checkpoint(dir.path())?;
+    let index = std::fs::read(index_filename(&prefix))?;
+    let data = std::fs::read(data_filename(&prefix, 0, 1))?;
+    let reader = BundleReader::from_bytes(&index, data.clone())?;
+    assert_eq!(reader.read_all()?, BundleReader::open(&prefix)?.read_all()?);
+    let short = BundleReader::from_bytes(&index, data[..data.len() / 2].to_vec())?;
+    assert_eq!(short.read_all().map_err(|e: Error| e.code()).err(), Some(Code::DataLoss));
+    Ok(())
+}
