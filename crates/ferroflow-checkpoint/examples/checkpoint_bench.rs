@@ -1,0 +1,62 @@
+//! Times saving and restoring a large checkpoint; `scripts/checkpoint_bench.sh` runs it beside TensorFlow
+//! and `dd`. Prints one JSON object with the median and every run.
+//!
+//! Expected outcome: a line like `{"tool":"ferroflow","save_median_s":...,"restore_median_s":...}`.
+//!
+//! Usage: `checkpoint_bench DIR [TENSORS] [ELEMENTS] [REPS]`, by default 100 tensors of 1M f32 (400 MB), 5
+//! runs. The files are deleted at the end.
+
+use ferroflow_checkpoint::{BundleReader, BundleWriter};
+use ferroflow_core::{Error, Result, Tensor};
+use std::time::Instant;
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let dir = std::path::PathBuf::from(
+        args.get(1).ok_or_else(|| Error::invalid_argument("usage: checkpoint_bench DIR"))?,
+    );
+    let arg = |i: usize, default: usize| args.get(i).and_then(|s| s.parse().ok()).unwrap_or(default);
+    let (count, elements, reps) = (arg(2, 100), arg(3, 1 << 20), arg(4, 5));
+    let tensors: Vec<(String, Tensor)> = (0..count)
+        .map(|i| {
+            let values: Vec<f32> = (0..elements).map(|k| ((k * 31 + i * 7) % 10007) as f32 * 0.001).collect();
+            Ok((format!("layer_{i:03}/kernel"), Tensor::from_vec(&[elements], values)?))
+        })
+        .collect::<Result<_>>()?;
+    let bytes = (count * elements * 4) as f64;
+    let prefix = dir.join("ferroflow_bench");
+    let (mut save, mut restore) = (Vec::new(), Vec::new());
+    for _ in 0..reps {
+        let t = Instant::now();
+        let mut w = BundleWriter::new(&prefix)?;
+        for (name, tensor) in &tensors {
+            w.add(name, tensor)?;
+        }
+        w.finish()?;
+        save.push(t.elapsed().as_secs_f64());
+
+        let t = Instant::now();
+        let reader = BundleReader::open(&prefix)?;
+        let back = reader.read_all()?;
+        restore.push(t.elapsed().as_secs_f64());
+        if back.len() != count || back.first().map(|(_, t)| t) != tensors.first().map(|(_, t)| t) {
+            return Err(Error::internal("restored tensors differ"));
+        }
+    }
+    for f in ferroflow_checkpoint::checkpoint_files(&prefix)? {
+        std::fs::remove_file(f)?;
+    }
+    let (s, r) = (median(save.clone()), median(restore.clone()));
+    println!(
+        "{{\"tool\":\"ferroflow\",\"bytes\":{bytes},\"save_median_s\":{s:.4},\"restore_median_s\":{r:.4},\
+         \"save_MBps\":{:.0},\"restore_MBps\":{:.0},\"save_runs\":{save:?},\"restore_runs\":{restore:?}}}",
+        bytes / s / 1e6,
+        bytes / r / 1e6
+    );
+    Ok(())
+}
