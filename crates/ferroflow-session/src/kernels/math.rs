@@ -1,0 +1,422 @@
+//! Element-wise arithmetic with broadcasting, `AddN` and reductions.
+
+use super::int_values;
+use crate::kernel::{FnKernel, KernelFactory, KernelInit, OpKernel, OpKernelContext};
+use ferroflow_core::{Error, Result, Shape, Tensor};
+use ndarray::{ArcArray, ArrayD, Axis, IxDyn, Zip};
+
+pub(crate) const KERNELS: &[(&str, KernelFactory)] = &[
+    ("Add", add),
+    ("Sub", sub),
+    ("Mul", mul),
+    ("RealDiv", div),
+    ("Neg", neg),
+    ("Square", square),
+    ("AddN", add_n),
+    ("Sum", sum),
+    ("Mean", mean),
+    ("Prod", prod),
+    ("Max", max),
+    ("Min", min),
+];
+
+/// Arrays with at least this many elements are processed by rayon in parallel.
+pub const PARALLEL_THRESHOLD: usize = 1 << 15;
+
+/// Arithmetic every numeric element type supports, with integer semantics matching TF (wrapping
+/// overflow, truncating division).
+pub trait Arith: ferroflow_core::TensorElement + Copy + Send + Sync + PartialOrd + Default + 'static {
+    /// `a + b`.
+    fn add(self, b: Self) -> Self;
+    /// `a - b`.
+    fn sub(self, b: Self) -> Self;
+    /// `a * b`.
+    fn mul(self, b: Self) -> Self;
+    /// `a / b` (callers reject integer division by zero).
+    fn div(self, b: Self) -> Self;
+    /// Whether this is an integer zero (a divisor TF rejects).
+    fn is_int_zero(self) -> bool;
+    /// The value one.
+    fn one() -> Self;
+    /// Conversion from a count.
+    fn from_usize(n: usize) -> Self;
+    /// The smallest value, the identity of `max`.
+    fn lowest() -> Self;
+    /// The largest value, the identity of `min`.
+    fn highest() -> Self;
+}
+
+macro_rules! arith_float {
+    ($t:ty) => {
+        impl Arith for $t {
+            fn add(self, b: Self) -> Self {
+                self + b
+            }
+            fn sub(self, b: Self) -> Self {
+                self - b
+            }
+            fn mul(self, b: Self) -> Self {
+                self * b
+            }
+            fn div(self, b: Self) -> Self {
+                self / b
+            }
+            fn is_int_zero(self) -> bool {
+                false
+            }
+            fn one() -> Self {
+                1.0
+            }
+            fn from_usize(n: usize) -> Self {
+                n as $t
+            }
+            fn lowest() -> Self {
+                <$t>::NEG_INFINITY
+            }
+            fn highest() -> Self {
+                <$t>::INFINITY
+            }
+        }
+    };
+}
+macro_rules! arith_int {
+    ($t:ty) => {
+        impl Arith for $t {
+            fn add(self, b: Self) -> Self {
+                self.wrapping_add(b)
+            }
+            fn sub(self, b: Self) -> Self {
+                self.wrapping_sub(b)
+            }
+            fn mul(self, b: Self) -> Self {
+                self.wrapping_mul(b)
+            }
+            fn div(self, b: Self) -> Self {
+                self.checked_div(b).unwrap_or_default()
+            }
+            fn is_int_zero(self) -> bool {
+                self == 0
+            }
+            fn one() -> Self {
+                1
+            }
+            fn from_usize(n: usize) -> Self {
+                n as $t
+            }
+            fn lowest() -> Self {
+                <$t>::MIN
+            }
+            fn highest() -> Self {
+                <$t>::MAX
+            }
+        }
+    };
+}
+arith_float!(f32);
+arith_float!(f64);
+arith_int!(i32);
+arith_int!(i64);
+arith_int!(u8);
+
+/// `f(a, b)` element-wise with numpy broadcasting.
+///
+/// # Errors
+/// `InvalidArgument` when the shapes do not broadcast.
+pub fn broadcast_binary<T: Copy + Send + Sync, U: Send>(
+    a: &ArcArray<T, IxDyn>,
+    b: &ArcArray<T, IxDyn>,
+    f: impl Fn(T, T) -> U + Sync + Send,
+) -> Result<ArrayD<U>> {
+    if a.shape() == b.shape() {
+        return Ok(zip_map(a.view(), b.view(), f));
+    }
+    if b.len() == 1 && b.ndim() <= a.ndim() {
+        let y = *b.iter().next().ok_or_else(|| Error::internal("one-element array without element"))?;
+        return Ok(map(a.view(), |x| f(x, y)));
+    }
+    if a.len() == 1 && a.ndim() <= b.ndim() {
+        let x = *a.iter().next().ok_or_else(|| Error::internal("one-element array without element"))?;
+        return Ok(map(b.view(), |y| f(x, y)));
+    }
+    let shape = broadcast_shape(a.shape(), b.shape())?;
+    let (av, bv) = match (a.broadcast(IxDyn(&shape)), b.broadcast(IxDyn(&shape))) {
+        (Some(x), Some(y)) => (x, y),
+        _ => return Err(incompatible(a.shape(), b.shape())),
+    };
+    Ok(zip_map(av, bv, f))
+}
+
+fn zip_map<T: Copy + Send + Sync, U: Send>(
+    a: ndarray::ArrayViewD<'_, T>,
+    b: ndarray::ArrayViewD<'_, T>,
+    f: impl Fn(T, T) -> U + Sync + Send,
+) -> ArrayD<U> {
+    let z = Zip::from(&a).and(&b);
+    if a.len() >= PARALLEL_THRESHOLD {
+        z.par_map_collect(|&x, &y| f(x, y))
+    } else {
+        z.map_collect(|&x, &y| f(x, y))
+    }
+}
+
+/// `f(a)` element-wise, in parallel for large arrays.
+pub fn map<T: Copy + Send + Sync, U: Send>(
+    a: ndarray::ArrayViewD<'_, T>,
+    f: impl Fn(T) -> U + Sync + Send,
+) -> ArrayD<U> {
+    let z = Zip::from(&a);
+    if a.len() >= PARALLEL_THRESHOLD {
+        z.par_map_collect(|&x| f(x))
+    } else {
+        z.map_collect(|&x| f(x))
+    }
+}
+
+fn incompatible(a: &[usize], b: &[usize]) -> Error {
+    Error::invalid_argument(format!("Incompatible shapes: {} vs. {}", Shape::from(a), Shape::from(b)))
+}
+
+/// The numpy broadcast of two shapes.
+///
+/// # Errors
+/// `InvalidArgument` when incompatible.
+pub fn broadcast_shape(a: &[usize], b: &[usize]) -> Result<Vec<usize>> {
+    let rank = a.len().max(b.len());
+    (0..rank)
+        .map(|i| {
+            let x = if i + a.len() >= rank { a[i + a.len() - rank] } else { 1 };
+            let y = if i + b.len() >= rank { b[i + b.len() - rank] } else { 1 };
+            match (x, y) {
+                (x, y) if x == y => Ok(x),
+                (1, y) => Ok(y),
+                (x, 1) => Ok(x),
+                _ => Err(incompatible(a, b)),
+            }
+        })
+        .collect()
+}
+
+macro_rules! binary_kernel {
+    ($fn_name:ident, $method:ident, $check_zero:expr) => {
+        fn $fn_name(_: &KernelInit<'_>) -> Result<Box<dyn OpKernel>> {
+            Ok(Box::new(FnKernel(|ctx: &mut OpKernelContext<'_>| {
+                let out = binary_dispatch(
+                    ctx.input(0)?,
+                    ctx.input(1)?,
+                    $check_zero,
+                    |a, b| broadcast_binary(a, b, |x, y| Arith::$method(x, y)),
+                    |a, b| broadcast_binary(a, b, |x, y| Arith::$method(x, y)),
+                    |a, b| broadcast_binary(a, b, |x, y| Arith::$method(x, y)),
+                    |a, b| broadcast_binary(a, b, |x, y| Arith::$method(x, y)),
+                    |a, b| broadcast_binary(a, b, |x, y| Arith::$method(x, y)),
+                )?;
+                ctx.output(out);
+                Ok(())
+            })))
+        }
+    };
+}
+
+type Bin<T> = fn(&ArcArray<T, IxDyn>, &ArcArray<T, IxDyn>) -> Result<ArrayD<T>>;
+
+fn binary_dispatch(
+    a: &Tensor,
+    b: &Tensor,
+    check_zero: bool,
+    f32_: Bin<f32>,
+    f64_: Bin<f64>,
+    i32_: Bin<i32>,
+    i64_: Bin<i64>,
+    u8_: Bin<u8>,
+) -> Result<Tensor> {
+    fn no_zero<T: Arith>(b: &ArcArray<T, IxDyn>, check: bool) -> Result<()> {
+        if check && b.iter().any(|v| v.is_int_zero()) {
+            return Err(Error::invalid_argument("Integer division by zero"));
+        }
+        Ok(())
+    }
+    Ok(match (a, b) {
+        (Tensor::F32(x), Tensor::F32(y)) => f32_(x, y)?.into(),
+        (Tensor::F64(x), Tensor::F64(y)) => f64_(x, y)?.into(),
+        (Tensor::I32(x), Tensor::I32(y)) => {
+            no_zero(y, check_zero)?;
+            i32_(x, y)?.into()
+        }
+        (Tensor::I64(x), Tensor::I64(y)) => {
+            no_zero(y, check_zero)?;
+            i64_(x, y)?.into()
+        }
+        (Tensor::U8(x), Tensor::U8(y)) => {
+            no_zero(y, check_zero)?;
+            u8_(x, y)?.into()
+        }
+        (x, y) => {
+            return Err(Error::invalid_argument(format!(
+                "operands must be numeric and of one dtype, got {} and {}",
+                x.dtype(),
+                y.dtype()
+            )))
+        }
+    })
+}
+
+binary_kernel!(add, add, false);
+binary_kernel!(sub, sub, false);
+binary_kernel!(mul, mul, false);
+binary_kernel!(div, div, true);
+
+fn neg(_: &KernelInit<'_>) -> Result<Box<dyn OpKernel>> {
+    Ok(Box::new(FnKernel(|ctx: &mut OpKernelContext<'_>| {
+        let out = crate::numeric_op!(ctx.input(0)?, a => map(a.view(), |x| Arith::sub(Default::default(), x)), "Neg")?;
+        ctx.output(out);
+        Ok(())
+    })))
+}
+
+fn square(_: &KernelInit<'_>) -> Result<Box<dyn OpKernel>> {
+    Ok(Box::new(FnKernel(|ctx: &mut OpKernelContext<'_>| {
+        let out = crate::numeric_op!(ctx.input(0)?, a => map(a.view(), |x| Arith::mul(x, x)), "Square")?;
+        ctx.output(out);
+        Ok(())
+    })))
+}
+
+fn add_n(_: &KernelInit<'_>) -> Result<Box<dyn OpKernel>> {
+    Ok(Box::new(FnKernel(|ctx: &mut OpKernelContext<'_>| {
+        fn acc<T: Arith>(first: Tensor, rest: &[Tensor]) -> Result<Tensor> {
+            let mut sum = first.into_array::<T>()?.into_owned();
+            for t in rest {
+                let x = t.view::<T>()?;
+                if x.shape() != sum.shape() {
+                    return Err(Error::invalid_argument(format!(
+                        "AddN inputs must have one shape, got {} and {}",
+                        Shape::from(sum.shape()),
+                        Shape::from(x.shape())
+                    )));
+                }
+                Zip::from(&mut sum).and(&x).for_each(|s, &v| *s = s.add(v));
+            }
+            Ok(Tensor::from(sum))
+        }
+        let first = ctx.take_input(0)?;
+        let rest = &ctx.inputs[1..];
+        let out = match first.dtype() {
+            ferroflow_core::DType::F32 => acc::<f32>(first, rest)?,
+            ferroflow_core::DType::F64 => acc::<f64>(first, rest)?,
+            ferroflow_core::DType::I32 => acc::<i32>(first, rest)?,
+            ferroflow_core::DType::I64 => acc::<i64>(first, rest)?,
+            d => return Err(Error::invalid_argument(format!("AddN does not support {d}"))),
+        };
+        ctx.output(out);
+        Ok(())
+    })))
+}
+
+/// The kind of a reduction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reduce {
+    /// Sum.
+    Sum,
+    /// Mean.
+    Mean,
+    /// Product.
+    Prod,
+    /// Maximum.
+    Max,
+    /// Minimum.
+    Min,
+}
+
+/// Reduces `a` over `axes` (normalized, any order), keeping them as size 1 when `keep_dims`.
+///
+/// # Errors
+/// `InvalidArgument` for an axis out of range.
+pub fn reduce<T: Arith>(
+    a: &ArcArray<T, IxDyn>,
+    axes: &[i64],
+    keep_dims: bool,
+    kind: Reduce,
+) -> Result<ArrayD<T>> {
+    let rank = a.ndim() as i64;
+    let mut norm = Vec::with_capacity(axes.len());
+    for &ax in axes {
+        if ax < -rank || ax >= rank.max(1) && !(rank == 0 && ax == 0) {
+            return Err(Error::invalid_argument(format!(
+                "Invalid reduction dimension {ax} for input with {rank} dimensions"
+            )));
+        }
+        if rank > 0 {
+            norm.push(((ax + rank) % rank) as usize);
+        }
+    }
+    norm.sort_unstable();
+    norm.dedup();
+    let count: usize = norm.iter().map(|&i| a.shape()[i]).product();
+    let mut out: ArrayD<T> = a.to_owned();
+    for &ax in norm.iter().rev() {
+        out = match kind {
+            Reduce::Sum | Reduce::Mean => out.fold_axis(Axis(ax), T::default(), |acc, &x| acc.add(x)),
+            Reduce::Prod => out.fold_axis(Axis(ax), T::one(), |acc, &x| acc.mul(x)),
+            Reduce::Max => {
+                out.fold_axis(Axis(ax), T::lowest(), |acc, &x| if x > *acc || x != x { x } else { *acc })
+            }
+            Reduce::Min => {
+                out.fold_axis(Axis(ax), T::highest(), |acc, &x| if x < *acc || x != x { x } else { *acc })
+            }
+        };
+    }
+    if kind == Reduce::Mean {
+        let n = T::from_usize(count.max(1));
+        out.mapv_inplace(|x| x.div(n));
+    }
+    if keep_dims {
+        let mut dims = a.shape().to_vec();
+        for &ax in &norm {
+            dims[ax] = 1;
+        }
+        out = out.into_shape_with_order(IxDyn(&dims))?;
+    }
+    Ok(out)
+}
+
+macro_rules! reduce_kernel {
+    ($fn_name:ident, $kind:expr, $name:expr) => {
+        fn $fn_name(init: &KernelInit<'_>) -> Result<Box<dyn OpKernel>> {
+            let keep = init.node.attrs.bool_or("keep_dims", false);
+            Ok(Box::new(FnKernel(move |ctx: &mut OpKernelContext<'_>| {
+                let axes = int_values(ctx.input(1)?, concat!($name, "'s axes"))?;
+                let out = crate::numeric_op!(ctx.input(0)?, a => reduce(a, &axes, keep, $kind)?, $name)?;
+                ctx.output(out);
+                Ok(())
+            })))
+        }
+    };
+}
+
+reduce_kernel!(sum, Reduce::Sum, "Sum");
+reduce_kernel!(mean, Reduce::Mean, "Mean");
+reduce_kernel!(prod, Reduce::Prod, "Prod");
+reduce_kernel!(max, Reduce::Max, "Max");
+reduce_kernel!(min, Reduce::Min, "Min");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn broadcasting_and_reductions() -> Result<()> {
+        let a = ArrayD::from_shape_vec(IxDyn(&[2, 3]), vec![1.0f32, 2., 3., 4., 5., 6.])?.into_shared();
+        let b = ArrayD::from_shape_vec(IxDyn(&[3]), vec![10.0f32, 20., 30.])?.into_shared();
+        let c = broadcast_binary(&a, &b, |x, y| x + y)?;
+        assert_eq!(c.iter().copied().collect::<Vec<_>>(), vec![11., 22., 33., 14., 25., 36.]);
+        let s = reduce(&a, &[0], false, Reduce::Sum)?;
+        assert_eq!(s.iter().copied().collect::<Vec<_>>(), vec![5., 7., 9.]);
+        let m = reduce(&a, &[-1], true, Reduce::Mean)?;
+        assert_eq!(m.shape(), &[2, 1]);
+        assert_eq!(m.iter().copied().collect::<Vec<_>>(), vec![2., 5.]);
+        assert!(reduce(&a, &[2], false, Reduce::Sum).is_err());
+        let bad = ArrayD::from_shape_vec(IxDyn(&[2]), vec![1.0f32, 2.])?.into_shared();
+        assert!(broadcast_binary(&a, &bad, |x, y| x + y).is_err());
+        Ok(())
+    }
+}

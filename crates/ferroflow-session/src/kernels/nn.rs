@@ -1,0 +1,5 @@
+//! Kernels of activations, softmax and losses.
+
+use crate::kernel::KernelFactory;
+
+pub(crate) const KERNELS: &[(&str, KernelFactory)] = &[];
