@@ -119,7 +119,8 @@ impl RecordReader<File> {
     /// `NotFound`, `PermissionDenied` or another I/O code, naming the path.
     pub fn open(path: impl AsRef<Path>, options: RecordReaderOptions) -> Result<RecordReader<File>> {
         let path = path.as_ref();
-        let file = File::open(path).map_err(|e| Error::from(e).context(format_args!("opening {}", path.display())))?;
+        let file = File::open(path)
+            .map_err(|e| Error::from(e).context(format_args!("opening {}", path.display())))?;
         Ok(RecordReader::with_options(file, options).named(path.display().to_string()))
     }
 }
@@ -391,7 +392,11 @@ mod tests {
                 assert_eq!(outcome, ReadOutcome::End, "cut {cut}");
             } else {
                 let offset = if cut < first { 0 } else { first as u64 };
-                assert_eq!(outcome, ReadOutcome::Truncated { offset, available: cut as u64 - offset }, "cut {cut}");
+                assert_eq!(
+                    outcome,
+                    ReadOutcome::Truncated { offset, available: cut as u64 - offset },
+                    "cut {cut}"
+                );
             }
             assert_eq!(records, usize::from(cut >= first), "cut {cut}");
         }

@@ -163,7 +163,10 @@ impl<W: Write> std::fmt::Debug for RecordWriter<W> {
             Sink::Gzip(_) => Compression::Gzip,
             Sink::Zlib(_) => Compression::Zlib,
         };
-        f.debug_struct("RecordWriter").field("compression", &compression).field("records", &self.records).finish()
+        f.debug_struct("RecordWriter")
+            .field("compression", &compression)
+            .field("records", &self.records)
+            .finish()
     }
 }
 

@@ -47,7 +47,11 @@ pub struct EventFileWriterConfig {
 
 impl Default for EventFileWriterConfig {
     fn default() -> Self {
-        EventFileWriterConfig { max_queue: 10, flush_secs: Duration::from_secs(120), filename_suffix: String::new() }
+        EventFileWriterConfig {
+            max_queue: 10,
+            flush_secs: Duration::from_secs(120),
+            filename_suffix: String::new(),
+        }
     }
 }
 
@@ -174,7 +178,10 @@ impl EventFileWriter {
             // A send error means the thread already ended; joining tells why.
             let _ = sender.send(Command::Close);
             if thread.join().is_err() {
-                self.record(Error::internal(format!("event writer thread for {} panicked", self.path().display())));
+                self.record(Error::internal(format!(
+                    "event writer thread for {} panicked",
+                    self.path().display()
+                )));
             }
         }
         self.take_error()
@@ -281,8 +288,9 @@ struct EventFile {
 
 impl EventFile {
     fn create(logdir: &Path, suffix: &str) -> Result<EventFile> {
-        std::fs::create_dir_all(logdir)
-            .map_err(|e| Error::from(e).context(format_args!("creating log directory {}", logdir.display())))?;
+        std::fs::create_dir_all(logdir).map_err(|e| {
+            Error::from(e).context(format_args!("creating log directory {}", logdir.display()))
+        })?;
         let secs = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
         let host = gethostname::gethostname().to_string_lossy().into_owned();
         let pid = std::process::id();
@@ -365,14 +373,17 @@ impl Worker {
                 self.file.insert(file)
             }
         };
-        file.records.write_record(event).map_err(|e| e.context(format_args!("writing {}", file.path.display())))?;
+        file.records
+            .write_record(event)
+            .map_err(|e| e.context(format_args!("writing {}", file.path.display())))?;
         self.unflushed += 1;
         Ok(())
     }
 
     fn flush(&mut self) -> Result<()> {
         let Some(file) = &mut self.file else { return Ok(()) };
-        let flushed = file.records.flush().map_err(|e| e.context(format_args!("flushing {}", file.path.display())));
+        let flushed =
+            file.records.flush().map_err(|e| e.context(format_args!("flushing {}", file.path.display())));
         let lost = self.unflushed;
         self.unflushed = 0;
         // Writes to an unlinked file succeed, so only a look at the directory tells that data is lost.

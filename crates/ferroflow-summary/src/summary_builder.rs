@@ -121,7 +121,10 @@ pub fn text_tensor(tag: &str, strings: &Tensor) -> Result<Summary> {
         value: vec![SummaryValue {
             tag: tag.to_owned(),
             metadata: Some(SummaryMetadata {
-                plugin_data: Some(PluginData { plugin_name: TEXT_PLUGIN_NAME.to_owned(), content: Vec::new() }),
+                plugin_data: Some(PluginData {
+                    plugin_name: TEXT_PLUGIN_NAME.to_owned(),
+                    content: Vec::new(),
+                }),
                 ..Default::default()
             }),
             value: Some(SummaryValueKind::Tensor(TensorProto::from_tensor(strings))),
@@ -163,7 +166,10 @@ pub fn image(tag: &str, images: &Tensor, max_outputs: usize) -> Result<Summary> 
         return Err(bad("max_outputs must be at least 1".into()));
     }
     let &[batch, height, width, channels] = images.shape() else {
-        return Err(bad(format!("expected a 4-D tensor [batch, height, width, channels], got shape {:?}", images.shape())));
+        return Err(bad(format!(
+            "expected a 4-D tensor [batch, height, width, channels], got shape {:?}",
+            images.shape()
+        )));
     };
     if !matches!(channels, 1 | 3 | 4) {
         return Err(bad(format!("the last dimension must be 1, 3 or 4 channels, got {channels}")));
@@ -239,7 +245,12 @@ fn normalize_float_images(values: &[f32], per_image: usize, channels: usize) -> 
     out
 }
 
-fn encode_png(data: &[u8], width: u32, height: u32, channels: usize) -> std::result::Result<Vec<u8>, png::EncodingError> {
+fn encode_png(
+    data: &[u8],
+    width: u32,
+    height: u32,
+    channels: usize,
+) -> std::result::Result<Vec<u8>, png::EncodingError> {
     let mut out = Vec::new();
     {
         let mut encoder = png::Encoder::new(&mut out, width, height);

@@ -128,7 +128,11 @@ impl FileWriter {
     ///
     /// # Errors
     /// As [`EventFileWriter::add_event`].
-    pub fn add_session_log(&self, session_log: &SessionLog, global_step: impl Into<Option<i64>>) -> Result<()> {
+    pub fn add_session_log(
+        &self,
+        session_log: &SessionLog,
+        global_step: impl Into<Option<i64>>,
+    ) -> Result<()> {
         self.add_what(EventWhat::SessionLog(session_log.clone()), global_step.into())
     }
 
@@ -161,7 +165,12 @@ impl FileWriter {
     /// # Errors
     /// `InvalidArgument` if the tag was already used by this writer (TF's rule); otherwise as
     /// [`EventFileWriter::add_event`].
-    pub fn add_run_metadata(&self, run_metadata: &[u8], tag: &str, global_step: impl Into<Option<i64>>) -> Result<()> {
+    pub fn add_run_metadata(
+        &self,
+        run_metadata: &[u8],
+        tag: &str,
+        global_step: impl Into<Option<i64>>,
+    ) -> Result<()> {
         if !self.seen_run_metadata_tags.lock().insert(tag.to_owned()) {
             return Err(Error::invalid_argument(format!(
                 "add_run_metadata in {}: the tag {tag:?} was already used for run metadata",
@@ -208,7 +217,12 @@ impl FileWriter {
     }
 
     fn add_what(&self, what: EventWhat, global_step: Option<i64>) -> Result<()> {
-        let event = Event { wall_time: now(), step: global_step.unwrap_or(0), what: Some(what), ..Default::default() };
+        let event = Event {
+            wall_time: now(),
+            step: global_step.unwrap_or(0),
+            what: Some(what),
+            ..Default::default()
+        };
         self.events.add_event(&event)
     }
 

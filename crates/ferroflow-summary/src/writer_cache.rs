@@ -7,7 +7,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock};
 
-static CACHE: LazyLock<Mutex<HashMap<PathBuf, Arc<FileWriter>>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+static CACHE: LazyLock<Mutex<HashMap<PathBuf, Arc<FileWriter>>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
 
 /// One shared [`FileWriter`] per log directory, for the whole process.
 ///

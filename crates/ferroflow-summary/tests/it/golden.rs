@@ -19,8 +19,7 @@ fn reads_tf1_golden_file() {
     let events = golden_events();
     assert_eq!(events.len(), 6, "file_version, 3 scalars, histogram, text");
     assert_eq!(events[0].what, Some(EventWhat::FileVersion("brain.Event:2".into())));
-    let got: Vec<(i64, &str)> =
-        events[1..].iter().map(|e| (e.step, values(e)[0].tag.as_str())).collect();
+    let got: Vec<(i64, &str)> = events[1..].iter().map(|e| (e.step, values(e)[0].tag.as_str())).collect();
     assert_eq!(got, [(1, "loss"), (2, "loss"), (3, "loss"), (3, "weights"), (3, "notes")]);
     for (event, want) in events[1..4].iter().zip([0.5f32, 0.25, 0.125]) {
         assert_eq!(values(event)[0].value, Some(SummaryValueKind::SimpleValue(want)), "step {}", event.step);
@@ -37,7 +36,9 @@ fn scalar_value_bytes_equal_tf() {
 #[test]
 fn histogram_proto_equals_tf() {
     let events = golden_events();
-    let Some(SummaryValueKind::Histo(theirs)) = &values(&events[4])[0].value else { panic!("not a histogram") };
+    let Some(SummaryValueKind::Histo(theirs)) = &values(&events[4])[0].value else {
+        panic!("not a histogram")
+    };
     let ours = ferroflow_summary::histogram_proto("weights", &HIST_DATA).unwrap();
     assert_eq!(&ours, theirs);
     // Equal protos could still differ in float bits only through -0.0/NaN; compare the bytes too.

@@ -19,7 +19,12 @@ fn series(run: &Value, kind: &str, tag: &str) -> Vec<(i64, Value)> {
         .as_array()
         .unwrap_or_else(|| panic!("no {kind} tag {tag} in {run}"))
         .iter()
-        .map(|p| (p["step"].as_i64().unwrap(), if kind == "scalars" { p["value"].clone() } else { p["buckets"].clone() }))
+        .map(|p| {
+            (
+                p["step"].as_i64().unwrap(),
+                if kind == "scalars" { p["value"].clone() } else { p["buckets"].clone() },
+            )
+        })
         .collect()
 }
 
@@ -47,7 +52,9 @@ fn tensorboard_reads_scalars_histograms_text_and_images() {
     writer.add_summary(&gray_bytes, 5).unwrap();
     writer.close().unwrap();
 
-    let Some(json) = read_events("tensorboard_reads_scalars_histograms_text_and_images", dir.path()) else { return };
+    let Some(json) = read_events("tensorboard_reads_scalars_histograms_text_and_images", dir.path()) else {
+        return;
+    };
     let run = &json["runs"]["."];
     assert_eq!(run["file_version"], "brain.Event:2");
     let loss = series(run, "scalars", "loss");
@@ -117,8 +124,10 @@ fn crash_and_restart_show_each_step_once() {
     let dir = tempfile::tempdir().unwrap();
     write_crash_and_restart(dir.path());
     let Some(json) = read_events("crash_and_restart_show_each_step_once", dir.path()) else { return };
-    let loss: Vec<(i64, f64)> =
-        series(&json["runs"]["."], "scalars", "loss").into_iter().map(|(s, v)| (s, v.as_f64().unwrap())).collect();
+    let loss: Vec<(i64, f64)> = series(&json["runs"]["."], "scalars", "loss")
+        .into_iter()
+        .map(|(s, v)| (s, v.as_f64().unwrap()))
+        .collect();
     assert_each_step_once(&loss);
 }
 
@@ -128,17 +137,22 @@ fn crash_and_restart_show_each_step_once() {
 fn crash_and_restart_show_each_step_once_in_rustboard() {
     let dir = tempfile::tempdir().unwrap();
     write_crash_and_restart(dir.path());
-    let Some(py) = ferroflow_oracle::python("crash_and_restart_show_each_step_once_in_rustboard").unwrap() else {
+    let Some(py) = ferroflow_oracle::python("crash_and_restart_show_each_step_once_in_rustboard").unwrap()
+    else {
         return;
     };
     let script = ferroflow_oracle::shared_oracle_dir().join("query_tensorboard.py");
-    let out = ferroflow_oracle::run(&py, &[script.to_str().unwrap(), dir.path().to_str().unwrap(), "--load-fast", "true"])
-        .unwrap();
+    let out = ferroflow_oracle::run(
+        &py,
+        &[script.to_str().unwrap(), dir.path().to_str().unwrap(), "--load-fast", "true"],
+    )
+    .unwrap();
     let json: Value = serde_json::from_str(&out).unwrap();
     let runs = json["scalars"].as_object().unwrap();
     assert_eq!(runs.len(), 1, "{json}");
     let points = runs.values().next().unwrap()["loss"].as_array().unwrap();
-    let loss: Vec<(i64, f64)> = points.iter().map(|p| (p[1].as_i64().unwrap(), p[2].as_f64().unwrap())).collect();
+    let loss: Vec<(i64, f64)> =
+        points.iter().map(|p| (p[1].as_i64().unwrap(), p[2].as_f64().unwrap())).collect();
     assert_each_step_once(&loss);
 }
 
@@ -146,5 +160,7 @@ fn crash_and_restart_show_each_step_once_in_rustboard() {
 /// TensorBoard's name order equal to creation order even when other tests bump the counter.
 fn wait_for_next_second() {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
-    std::thread::sleep(std::time::Duration::from_nanos(1_000_000_000 - u64::from(now.subsec_nanos()) + 1_000_000));
+    std::thread::sleep(std::time::Duration::from_nanos(
+        1_000_000_000 - u64::from(now.subsec_nanos()) + 1_000_000,
+    ));
 }

@@ -28,7 +28,10 @@ fn file_name_and_first_record_follow_tf() {
 
 fn gethostname_lossy() -> String {
     // The same call the writer makes; kept here so the test states the rule, not the crate.
-    std::process::Command::new("hostname").output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned()).unwrap()
+    std::process::Command::new("hostname")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap()
 }
 
 #[test]
@@ -130,7 +133,11 @@ fn serialized_summaries_session_logs_graphs_and_run_metadata() {
     writer.add_summary(&bytes, 4).unwrap();
     let err = writer.add_summary(&b"\xff\xff"[..], 5).unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
-    let ckpt = SessionLog { status: SessionStatus::Checkpoint as i32, checkpoint_path: "m.ckpt".into(), msg: String::new() };
+    let ckpt = SessionLog {
+        status: SessionStatus::Checkpoint as i32,
+        checkpoint_path: "m.ckpt".into(),
+        msg: String::new(),
+    };
     writer.add_session_log(&ckpt, 4).unwrap();
     writer.add_graph(b"graph bytes").unwrap();
     writer.add_run_metadata(b"rm", "step_4", 4).unwrap();

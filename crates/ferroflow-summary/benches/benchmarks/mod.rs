@@ -1,0 +1,3 @@
+//! Benchmark groups, one topic per file.
+
+pub(crate) mod event_writer;
