@@ -117,7 +117,7 @@ impl PartialShape {
         match &self.dims {
             None => true,
             Some(dims) => {
-                dims.len() == shape.len() && dims.iter().zip(shape).all(|(d, s)| d.map_or(true, |d| d == *s))
+                dims.len() == shape.len() && dims.iter().zip(shape).all(|(d, s)| d.is_none_or(|d| d == *s))
             }
         }
     }

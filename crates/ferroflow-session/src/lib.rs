@@ -23,6 +23,7 @@
 mod direct_session;
 mod execution_plan;
 mod fetch;
+pub mod gradient_checker;
 pub mod kernel;
 pub mod kernels;
 mod resource_manager;

@@ -2,6 +2,7 @@
 
 pub mod array_ops;
 pub mod control_flow_ops;
+pub mod conv_ops;
 pub mod math_ops;
 pub mod nn_ops;
 pub mod random_ops;

@@ -76,7 +76,7 @@ pub(crate) fn resolve_shape(target: &[i64], n: usize, from: &[usize]) -> Result<
     }
     let mut out: Vec<usize> = target.iter().map(|&d| d.max(0) as usize).collect();
     if unknown == 1 {
-        if known == 0 || n % known != 0 {
+        if known == 0 || !n.is_multiple_of(known) {
             return Err(bad());
         }
         if let Some(i) = target.iter().position(|&d| d < 0) {

@@ -44,6 +44,8 @@ pub trait Arith: ferroflow_core::TensorElement + Copy + Send + Sync + PartialOrd
     fn lowest() -> Self;
     /// The largest value, the identity of `min`.
     fn highest() -> Self;
+    /// Whether this is a float NaN (which max/min propagate, as TF does).
+    fn is_nan(self) -> bool;
 }
 
 macro_rules! arith_float {
@@ -75,6 +77,9 @@ macro_rules! arith_float {
             }
             fn highest() -> Self {
                 <$t>::INFINITY
+            }
+            fn is_nan(self) -> bool {
+                <$t>::is_nan(self)
             }
         }
     };
@@ -108,6 +113,9 @@ macro_rules! arith_int {
             }
             fn highest() -> Self {
                 <$t>::MAX
+            }
+            fn is_nan(self) -> bool {
+                false
             }
         }
     };
@@ -219,6 +227,7 @@ macro_rules! binary_kernel {
 
 type Bin<T> = fn(&ArcArray<T, IxDyn>, &ArcArray<T, IxDyn>) -> Result<ArrayD<T>>;
 
+#[allow(clippy::too_many_arguments)] // one monomorphized closure per dtype
 fn binary_dispatch(
     a: &Tensor,
     b: &Tensor,
@@ -358,10 +367,10 @@ pub fn reduce<T: Arith>(
             Reduce::Sum | Reduce::Mean => out.fold_axis(Axis(ax), T::default(), |acc, &x| acc.add(x)),
             Reduce::Prod => out.fold_axis(Axis(ax), T::one(), |acc, &x| acc.mul(x)),
             Reduce::Max => {
-                out.fold_axis(Axis(ax), T::lowest(), |acc, &x| if x > *acc || x != x { x } else { *acc })
+                out.fold_axis(Axis(ax), T::lowest(), |acc, &x| if x > *acc || x.is_nan() { x } else { *acc })
             }
             Reduce::Min => {
-                out.fold_axis(Axis(ax), T::highest(), |acc, &x| if x < *acc || x != x { x } else { *acc })
+                out.fold_axis(Axis(ax), T::highest(), |acc, &x| if x < *acc || x.is_nan() { x } else { *acc })
             }
         };
     }

@@ -1,11 +1,14 @@
 //! The built-in CPU kernels, one file per op family.
 
 pub mod array;
+pub mod conv;
 pub mod math;
 pub mod matmul;
 pub mod nn;
+pub mod pooling;
 pub mod random;
 pub mod state;
+pub mod training;
 
 use crate::kernel::KernelFactory;
 use std::collections::HashMap;
@@ -19,6 +22,9 @@ pub(crate) fn builtin() -> HashMap<String, KernelFactory> {
         .chain(nn::KERNELS)
         .chain(random::KERNELS)
         .chain(state::KERNELS)
+        .chain(conv::KERNELS)
+        .chain(pooling::KERNELS)
+        .chain(training::KERNELS)
     {
         m.insert((*name).to_string(), *f);
     }

@@ -1,0 +1,1 @@
+//! Convolution, pooling, batch normalization and dropout (TF's `nn_ops.py` conv family).

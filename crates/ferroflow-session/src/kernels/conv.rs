@@ -1,0 +1,5 @@
+//! Kernels: conv.
+
+use crate::kernel::KernelFactory;
+
+pub(crate) const KERNELS: &[(&str, KernelFactory)] = &[];

@@ -1,0 +1,5 @@
+//! Kernels: training.
+
+use crate::kernel::KernelFactory;
+
+pub(crate) const KERNELS: &[(&str, KernelFactory)] = &[];
