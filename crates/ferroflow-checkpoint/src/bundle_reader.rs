@@ -1,6 +1,6 @@
 //! Reads a V2 tensor bundle (`tensor_bundle.cc` `BundleReader`), checking every checksum.
 
-use crate::bundle_writer::{extend_with_length, TENSOR_BUNDLE_VERSION};
+use crate::bundle_writer::{extend_with_length, CHUNK_BYTES, TENSOR_BUNDLE_VERSION};
 use crate::coding::{get_fixed32, get_varint64};
 use crate::masked_crc;
 use crate::naming::{data_filename, index_filename};
@@ -49,6 +49,14 @@ pub struct BundleReader {
     header: BundleHeaderProto,
     entries: Vec<(String, BundleEntryProto)>,
     shards: Vec<Shard>,
+    read_threads: usize,
+}
+
+/// Below this many bytes a parallel read is not worth starting threads.
+const PARALLEL_READ_BYTES: u64 = 32 << 20;
+
+fn default_read_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
 }
 
 #[derive(Debug)]
@@ -86,7 +94,7 @@ impl BundleReader {
                 .len();
             shards.push(Shard::File { path, file, len });
         }
-        Ok(BundleReader { prefix, header, entries, shards })
+        Ok(BundleReader { prefix, header, entries, shards, read_threads: default_read_threads() })
     }
 
     /// A bundle held in memory: the `.index` bytes and the bytes of its single data file. Used to check
@@ -107,6 +115,7 @@ impl BundleReader {
             header,
             entries,
             shards: vec![Shard::Memory(data)],
+            read_threads: default_read_threads(),
         })
     }
 
@@ -215,11 +224,70 @@ impl BundleReader {
     /// # Errors
     /// As [`read`](Self::read), for the first tensor that fails.
     pub fn read_all(&self) -> Result<Vec<(String, Tensor)>> {
-        self.entries
-            .iter()
-            .filter(|(_, e)| e.slices.is_empty())
-            .map(|(k, _)| Ok((k.clone(), self.read(k)?)))
-            .collect()
+        let keys: Vec<&str> =
+            self.entries.iter().filter(|(_, e)| e.slices.is_empty()).map(|(k, _)| k.as_str()).collect();
+        let tensors = self.read_many(&keys)?;
+        Ok(keys.into_iter().map(str::to_string).zip(tensors).collect())
+    }
+
+    /// Reads the tensors under `keys`, in that order, on up to [`read_threads`](Self::set_read_threads)
+    /// threads when they are large (as TF's `RestoreV2` restores large checkpoints in parallel).
+    ///
+    /// # Errors
+    /// As [`read`](Self::read), for the first failing key in `keys` order.
+    pub fn read_many(&self, keys: &[&str]) -> Result<Vec<Tensor>> {
+        let total: u64 = keys.iter().filter_map(|k| self.entry(k)).map(|e| e.size.max(0) as u64).sum();
+        let threads = self.read_threads.min(keys.len());
+        if threads <= 1 || total < PARALLEL_READ_BYTES {
+            return keys.iter().map(|k| self.read(k)).collect();
+        }
+        // Workers take the next key from a shared counter, so one huge tensor does not hold up the rest.
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let mut results: Vec<Option<Result<Tensor>>> = Vec::new();
+        results.resize_with(keys.len(), || None);
+        let per_worker: Vec<Vec<(usize, Result<Tensor>)>> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut done = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some(key) = keys.get(i) else { break };
+                            let r = self.read(key);
+                            let failed = r.is_err();
+                            done.push((i, r));
+                            if failed {
+                                break;
+                            }
+                        }
+                        done
+                    })
+                })
+                .collect();
+            workers.into_iter().map(|w| w.join().unwrap_or_default()).collect()
+        });
+        for (i, r) in per_worker.into_iter().flatten() {
+            if let Some(slot) = results.get_mut(i) {
+                *slot = Some(r);
+            }
+        }
+        let mut out = Vec::with_capacity(keys.len());
+        for (i, r) in results.into_iter().enumerate() {
+            match r {
+                Some(r) => out.push(r?),
+                // A worker stopped at an earlier error, so this key was never read: report that error by
+                // reading the key here (cheap, the checkpoint is already known to be bad).
+                None => out.push(self.read(keys.get(i).copied().unwrap_or_default())?),
+            }
+        }
+        Ok(out)
+    }
+
+    /// How many threads [`read_many`](Self::read_many) and [`read_all`](Self::read_all) may use.
+    ///
+    /// By default, the number of CPUs, at most 8.
+    pub fn set_read_threads(&mut self, threads: usize) {
+        self.read_threads = threads.max(1);
     }
 
     fn read_pod<T: bytemuck::Pod + ferroflow_core::TensorElement>(
@@ -234,8 +302,13 @@ impl BundleReader {
         // calloc'd memory: the OS hands out zero pages lazily, so a large tensor is not written twice.
         let mut values: Vec<T> = bytemuck::allocation::zeroed_vec(n);
         let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut values);
-        self.read_at(key, shard, offset, bytes)?;
-        self.check_crc(key, entry, masked_crc::crc32c(bytes))?;
+        // Read and checksum chunk by chunk, while each chunk is still in cache.
+        let mut crc = 0;
+        for (i, chunk) in bytes.chunks_mut(CHUNK_BYTES).enumerate() {
+            self.read_at(key, shard, offset + (i * CHUNK_BYTES) as u64, chunk)?;
+            crc = masked_crc::extend(crc, chunk);
+        }
+        self.check_crc(key, entry, crc)?;
         Tensor::from_vec(dims, values)
     }
 

@@ -54,7 +54,7 @@ mod table_reader;
 mod verify;
 
 pub use bundle_reader::BundleReader;
-pub use bundle_writer::BundleWriter;
+pub use bundle_writer::{BundleWriter, Durability};
 pub use checkpoint_dir_lock::{CheckpointDirLock, LOCK_FILENAME};
 pub use checkpoint_manager::{CheckpointManager, CheckpointManagerConfig};
 pub use checkpoint_path::{

@@ -153,3 +153,34 @@ fn in_memory_bundles_check_the_same_things() -> Result<()> {
     assert_eq!(short.read_all().map_err(|e: Error| e.code()).err(), Some(Code::DataLoss));
     Ok(())
 }
+
+#[test]
+fn parallel_reads_match_sequential_ones_and_report_damage() -> Result<()> {
+    // 40 MB, above the threshold where read_all starts threads.
+    let dir = tempfile::tempdir()?;
+    let prefix = dir.path().join("big");
+    let mut w = ferroflow_checkpoint::BundleWriter::new(&prefix)?;
+    w.set_durability(ferroflow_checkpoint::Durability::OsBuffered);
+    let tensors: Vec<(String, ferroflow_core::Tensor)> =
+        (0..10).map(|i| (format!("t{i}"), ferroflow_core::Tensor::vector(vec![i as f32; 1 << 20]))).collect();
+    for (n, t) in &tensors {
+        w.add(n, t)?;
+    }
+    w.finish()?;
+    let mut reader = BundleReader::open(&prefix)?;
+    reader.set_read_threads(4);
+    assert_eq!(reader.read_all()?, tensors);
+    assert_eq!(reader.read_many(&["t7", "t2"])?, vec![tensors[7].1.clone(), tensors[2].1.clone()]);
+
+    let data_path = data_filename(&prefix, 0, 1);
+    let mut bytes = std::fs::read(&data_path)?;
+    let t5 = reader.entry("t5").map(|e| e.offset as usize).unwrap();
+    bytes[t5 + 12345] ^= 1;
+    std::fs::write(&data_path, bytes)?;
+    let (code, msg) = code_and_message(reader.read_all());
+    assert_eq!(code, Code::DataLoss);
+    assert!(msg.contains("tensor t5 "), "{msg}");
+    reader.set_read_threads(1);
+    assert_eq!(code_and_message(reader.read_all()).1, msg, "the same error on one thread");
+    Ok(())
+}
