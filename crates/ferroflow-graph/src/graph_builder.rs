@@ -216,6 +216,16 @@ impl GraphBuilder {
         out
     }
 
+    /// Takes the name-scope stack, so that a node can be created at the top level (the global step).
+    pub(crate) fn name_scope_stack_for_global_step(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.name_scopes)
+    }
+
+    /// Puts back a stack taken by [`Self::name_scope_stack_for_global_step`].
+    pub(crate) fn restore_name_scopes(&mut self, scopes: Vec<String>) {
+        self.name_scopes = scopes;
+    }
+
     /// Runs `f` with nodes placed on a device (`tf.device`); the innermost scope wins.
     ///
     /// # Errors
