@@ -194,8 +194,7 @@ fn reader_tails_a_file_that_is_still_written() {
     // A record cut in half (the writer's buffer reached the disk partly) ends the iteration quietly,
     // and the reader picks it up once complete.
     let path = dir.path().join("events.out.tfevents.0000000001.manual");
-    let mut event = ferroflow_proto::Event::default();
-    event.step = 5;
+    let event = ferroflow_proto::Event { step: 5, ..Default::default() };
     let framed = ferroflow_record::encode_record(&ferroflow_proto::prost::Message::encode_to_vec(&event));
     std::fs::write(&path, &framed[..7]).unwrap();
     let mut reader = ferroflow_summary::read_events(&path).unwrap();
