@@ -296,3 +296,63 @@ fn sessions_are_object_safe_and_boxed() -> Result<()> {
     assert_eq!(boxed.run(a, &[])?.scalar::<i32>()?, 1);
     Ok(())
 }
+
+#[test]
+fn concurrent_executor_agrees_with_the_ordered_one() -> Result<()> {
+    use ferroflow_graph::optimizer::{AdamOptimizer, Optimizer};
+    use ferroflow_session::SessionOptions;
+    fn train(inter_op: usize) -> Result<(Vec<f32>, Vec<f32>)> {
+        let mut g = GraphBuilder::new();
+        g.set_random_seed(3);
+        let x = g.placeholder(DType::F32, PartialShape::new(vec![None, Some(8)]), "x")?;
+        // Four independent branches joined at the end: work the concurrent executor can overlap.
+        let mut branches = Vec::new();
+        for i in 0..4 {
+            let w = g.get_variable(
+                &format!("w{i}"),
+                &[8, 8],
+                DType::F32,
+                Initializer::GlorotUniform { seed: None },
+                VariableOptions::default(),
+            )?;
+            let h = g.matmul(x, w.value(), false, false)?;
+            branches.push(g.square(h)?);
+        }
+        let sum = g.add_n(&branches)?;
+        let loss = g.reduce_mean(sum, None, false)?;
+        let train = AdamOptimizer::new(0.01).minimize(&mut g, loss, None, None)?;
+        let init = g.global_variables_initializer()?;
+        let w0 = g.global_variables()[0].value();
+        let options = SessionOptions { inter_op_parallelism_threads: inter_op, ..Default::default() };
+        let mut sess = DirectSession::with_options(g.finalize(), options);
+        sess.run(init, &[])?;
+        let xs = Tensor::from_vec(&[4, 8], (0..32).map(|v| v as f32 / 32.0).collect::<Vec<_>>())?;
+        let mut losses = Vec::new();
+        for _ in 0..20 {
+            let out = sess.run(Fetch::List(vec![train.into(), loss.into()]), &[(x, xs.clone())])?;
+            losses.push(out.get(1)?.scalar::<f32>()?);
+        }
+        Ok((losses, sess.run(w0, &[])?.into_tensor()?.to_vec::<f32>()?))
+    }
+    let ordered = train(0)?;
+    let concurrent = train(3)?;
+    assert_eq!(ordered, concurrent, "same seed, same results whatever the executor");
+    assert!(ordered.0[19] < ordered.0[0]);
+    Ok(())
+}
+
+#[test]
+fn concurrent_executor_reports_kernel_errors() -> Result<()> {
+    use ferroflow_session::SessionOptions;
+    let mut g = GraphBuilder::new();
+    let v = g.get_variable("v", &[2], DType::F32, Initializer::Zeros, VariableOptions::default())?;
+    let a = g.square(v.value())?;
+    let b = g.neg(v.value())?;
+    let c = g.add(a, b)?;
+    let options = SessionOptions { inter_op_parallelism_threads: 2, ..Default::default() };
+    let mut sess = DirectSession::with_options(g.finalize(), options);
+    let err = sess.run(c, &[]).unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    assert!(err.message().contains("uninitialized value v"), "{err}");
+    Ok(())
+}
