@@ -356,3 +356,33 @@ fn concurrent_executor_reports_kernel_errors() -> Result<()> {
     assert!(err.message().contains("uninitialized value v"), "{err}");
     Ok(())
 }
+
+#[test]
+fn summary_ops_serialize_what_the_summary_crate_builds() -> Result<()> {
+    use ferroflow_proto::prost::Message;
+    use ferroflow_proto::{Summary, SummaryValueKind};
+    let mut g = GraphBuilder::new();
+    let x = g.placeholder(DType::F32, PartialShape::scalar(), "x")?;
+    let h = g.constant(Tensor::vector(vec![1.0f32, 2.0, 2.0, 5.0]))?;
+    let words = g.constant(Tensor::vector(vec![b"hello".to_vec()]))?;
+    let img = g.constant(Tensor::zeros(DType::U8, &[2, 3, 3, 1]))?;
+    g.scalar_summary("loss", x, None)?;
+    g.histogram_summary("weights", h, None)?;
+    g.text_summary("notes", words)?;
+    g.image_summary("input", img, 1, Some("data"))?;
+    let merged = g.merge_all_summaries(None)?.expect("summaries exist");
+    let dup_a = g.constant(Tensor::string(ferroflow_summary::scalar("same", 1.0).encode_to_vec()))?;
+    let dup = g.merge_summary(&[dup_a, dup_a])?;
+    let mut sess = DirectSession::new(g.finalize());
+    let bytes =
+        sess.run(merged, &[(x, Tensor::scalar(0.25f32))])?.into_tensor()?.scalar_value::<Vec<u8>>()?;
+    let summary = Summary::decode(bytes.as_slice()).expect("a Summary");
+    let tags: Vec<&str> = summary.value.iter().map(|v| v.tag.as_str()).collect();
+    assert_eq!(tags, ["loss", "weights", "notes", "data/data/input/image"]);
+    assert_eq!(summary.value[0].value, Some(SummaryValueKind::SimpleValue(0.25)));
+    assert_eq!(summary.value[1], ferroflow_summary::histogram("weights", &[1.0, 2.0, 2.0, 5.0])?.value[0]);
+    let err = sess.run(dup, &[]).unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(err.message().contains("Duplicate tag same"), "{err}");
+    Ok(())
+}
