@@ -215,10 +215,13 @@ pub fn train(
         let labels = yb.to_vec::<i32>()?;
         let feeds = [(model.x, xb), (model.y, model.labels_tensor(&labels)?)];
         let out = session.run(fetch.clone(), &feeds)?;
+        // The loss was computed from the weights at `computed_at`: summaries carry that step, as
+        // SummarySaverHook's do, so a run resumed at step S rewrites exactly the points from S on.
+        let computed_at = step;
         step += 1;
         let loss = out.get(1)?.scalar::<f32>()?;
 
-        let summarize = writer.is_some() && summary_every > 0 && step % summary_every == 0;
+        let summarize = writer.is_some() && summary_every > 0 && computed_at % summary_every == 0;
         let show = progress.wants(step);
         let batch_accuracy =
             if summarize || show { accuracy(out.get(2)?.tensor()?, &labels)? } else { f64::NAN };
@@ -231,8 +234,8 @@ pub fn train(
             }
         }
         if let (true, Some(w)) = (summarize, &writer) {
-            w.add_summary(&scalar("loss", loss), step)?;
-            w.add_summary(&scalar("accuracy", batch_accuracy as f32), step)?;
+            w.add_summary(&scalar("loss", loss), computed_at)?;
+            w.add_summary(&scalar("accuracy", batch_accuracy as f32), computed_at)?;
         }
         if show {
             let status = StepStatus {
@@ -321,6 +324,9 @@ fn save(
         // CheckpointSaverHook's event: the save path without the step.
         let base = manager.directory().join("model.ckpt");
         w.add_session_log(&SessionLog::checkpoint(base.display().to_string()), step)?;
+        // Summaries up to a checkpoint reach the file with it: after a crash, the resumed run rewrites
+        // everything from that checkpoint's step on, and nothing before it is lost.
+        w.flush()?;
     }
     Ok(prefix)
 }
