@@ -14,7 +14,7 @@ fn events_json(args: &[&str]) -> Value {
 
 /// Writes one event file with `FileWriter` and moves it to `dest` under a chosen name (event file names
 /// carry the time in seconds; tests must not depend on the clock for the order).
-fn write_file(dest: &Path, name: &str, fill: impl FnOnce(&FileWriter)) {
+pub(crate) fn write_file(dest: &Path, name: &str, fill: impl FnOnce(&FileWriter)) {
     let tmp = tempfile::tempdir().unwrap();
     let writer = FileWriter::new(tmp.path()).unwrap();
     fill(&writer);

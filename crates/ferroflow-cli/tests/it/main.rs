@@ -6,6 +6,7 @@ mod bad_input;
 mod events;
 mod inspect_checkpoint;
 mod preemption;
+mod tensorboard_oracle;
 mod train_resume;
 
 use serde_json::Value;
