@@ -184,3 +184,38 @@ fn parallel_reads_match_sequential_ones_and_report_damage() -> Result<()> {
     assert_eq!(code_and_message(reader.read_all()).1, msg, "the same error on one thread");
     Ok(())
 }
+
+#[test]
+fn read_into_reuses_memory_and_falls_back_when_it_cannot() -> Result<()> {
+    use ferroflow_core::Tensor;
+    let dir = tempfile::tempdir()?;
+    let prefix = golden_checkpoint(dir.path())?;
+    let reader = BundleReader::open(&prefix)?;
+    for (name, want) in golden_tensors()? {
+        // Same dtype and shape (reused), and a mismatching tensor (replaced).
+        let mut same = Tensor::zeros(want.dtype(), want.shape());
+        let shared = same.clone();
+        reader.read_into(&name, &mut same)?;
+        assert_eq!(same, want, "{name}");
+        assert_eq!(shared, Tensor::zeros(want.dtype(), want.shape()), "{name}: a shared copy is not written");
+        let mut other = Tensor::scalar(0u8);
+        reader.read_into(&name, &mut other)?;
+        assert_eq!(other, want, "{name}");
+    }
+    let mut many: Vec<(String, Tensor)> =
+        golden_tensors()?.into_iter().map(|(n, t)| (n, Tensor::zeros(t.dtype(), t.shape()))).collect();
+    let mut targets: Vec<(&str, &mut Tensor)> = many.iter_mut().map(|(n, t)| (n.as_str(), t)).collect();
+    reader.read_many_into(&mut targets)?;
+    assert_eq!(many, golden_tensors()?);
+
+    let data_path = data_filename(&prefix, 0, 1);
+    let mut bytes = std::fs::read(&data_path)?;
+    let at = reader.entry("f32/matrix").map(|e| e.offset as usize).unwrap();
+    bytes[at] ^= 1;
+    std::fs::write(&data_path, bytes)?;
+    let mut t = Tensor::zeros(ferroflow_core::DType::F32, &[2, 3]);
+    let (code, msg) = code_and_message(reader.read_into("f32/matrix", &mut t));
+    assert_eq!(code, Code::DataLoss);
+    assert!(msg.contains("f32/matrix"), "{msg}");
+    Ok(())
+}
