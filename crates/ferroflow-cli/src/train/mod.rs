@@ -318,15 +318,17 @@ fn save(
     step: i64,
     writer: Option<&FileWriter>,
 ) -> Result<PathBuf, CliError> {
+    // Summaries written so far reach the file before the checkpoint exists: after a crash, the resumed
+    // run rewrites everything from that checkpoint's step on, and nothing before it is lost.
+    if let Some(w) = writer {
+        w.flush()?;
+    }
     let snapshot = saver.snapshot(session)?;
     let prefix = manager.save(Some(step), snapshot.iter().map(|(name, t)| (name.as_str(), t)))?;
     if let Some(w) = writer {
         // CheckpointSaverHook's event: the save path without the step.
         let base = manager.directory().join("model.ckpt");
         w.add_session_log(&SessionLog::checkpoint(base.display().to_string()), step)?;
-        // Summaries up to a checkpoint reach the file with it: after a crash, the resumed run rewrites
-        // everything from that checkpoint's step on, and nothing before it is lost.
-        w.flush()?;
     }
     Ok(prefix)
 }
