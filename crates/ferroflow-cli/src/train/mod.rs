@@ -201,7 +201,6 @@ pub fn train(
     let first_step = step;
     let loop_start = Instant::now();
     let mut interval = (Instant::now(), step);
-    let mut rate = 0.0;
     let mut stop_reason = StopReason::LastStep;
     let fetch = Fetch::List(vec![model.train_op.into(), model.loss.into(), model.logits.into()]);
     while step < args.steps {
@@ -227,7 +226,7 @@ pub fn train(
             if summarize || show { accuracy(out.get(2)?.tensor()?, &labels)? } else { f64::NAN };
         if log_every > 0 && step % log_every == 0 {
             let elapsed = interval.0.elapsed().as_secs_f64();
-            rate = if elapsed > 0.0 { (step - interval.1) as f64 / elapsed } else { 0.0 };
+            let rate = if elapsed > 0.0 { (step - interval.1) as f64 / elapsed } else { 0.0 };
             interval = (Instant::now(), step);
             if let Some(w) = &writer {
                 w.add_summary(&scalar("global_step/sec", rate as f32), step)?;
@@ -243,7 +242,9 @@ pub fn train(
                 last_step: args.steps,
                 loss,
                 accuracy: batch_accuracy,
-                steps_per_sec: rate,
+                // This run's average: smooth on a live line, where the summary's interval rate would
+                // change only every --log-step-count-steps.
+                steps_per_sec: (step - first_step) as f64 / loop_start.elapsed().as_secs_f64().max(1e-9),
             };
             progress.step(err, &status);
         }

@@ -67,6 +67,23 @@ fn another_models_checkpoint_is_refused_and_kept() {
     assert_usage_error(&out);
     assert_eq!(listing(dir.path()), before, "nothing changed or deleted");
     assert_eq!(train(dir.path(), 5, &[])["checkpoint"], first["checkpoint"]);
+
+    // Of another shape: the MLP's `logits/weights` is [128, 10], the linear model's [64, 10].
+    let mlp_dir = tempfile::tempdir().unwrap();
+    let mlp_args = |steps| {
+        train_args(mlp_dir.path(), steps, &[]).into_iter().map(|a| {
+            if a == "linear" {
+                "mlp".to_string()
+            } else {
+                a
+            }
+        })
+    };
+    assert!(crate::ferroflow().args(mlp_args(3)).output().unwrap().status.success());
+    let before = listing(mlp_dir.path());
+    let err = assert_usage_error(&train_with(mlp_dir.path(), &[]));
+    assert!(err.contains("logits/weights") && err.contains("[128,10]"), "{err}");
+    assert_eq!(listing(mlp_dir.path()), before, "nothing changed or deleted");
 }
 
 #[test]
