@@ -47,8 +47,9 @@ pub struct InspectCheckpointArgs {
 /// Flags of `events`.
 #[derive(Debug, Clone, Args)]
 pub struct EventsArgs {
-    /// The log directory. Its `*tfevents*` files are read in name order, and restarts are handled as
-    /// TensorBoard does: a SessionLog START at step S drops the points at step S and later read before it.
+    /// The log directory (or a single event file). Its `*tfevents*` files are read in name order, and
+    /// restarts are handled as TensorBoard does: a SessionLog START at step S drops the points at step S
+    /// and later read before it.
     #[arg(value_name = "LOGDIR")]
     pub logdir: PathBuf,
     /// Print JSON: {tag: [[step, value], ...]}, or with --runs {run: {tag: [[step, value], ...]}}.

@@ -20,10 +20,11 @@ pub type Runs = BTreeMap<String, ScalarSeries>;
 /// A usage error when LOGDIR is not a readable directory or holds no event files.
 pub fn run(args: &EventsArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), CliError> {
     let logdir = &args.logdir;
-    if !logdir.is_dir() {
-        return Err(CliError::usage(format!("{}: not a directory", logdir.display())));
-    }
-    let runs = if args.runs {
+    let runs = if logdir.is_file() {
+        BTreeMap::from([(".".to_string(), read_event_file(logdir)?)])
+    } else if !logdir.is_dir() {
+        return Err(CliError::usage(format!("{}: not a directory or an event file", logdir.display())));
+    } else if args.runs {
         read_runs(logdir, err)?
     } else {
         let files = event_files(logdir)?;
@@ -95,6 +96,20 @@ pub fn read_run(files: &[PathBuf], err: &mut dyn Write) -> ScalarSeries {
         }
     }
     acc.into_series()
+}
+
+/// One event file on its own, as TensorBoard's loaders (and `read_events.py`) accept. Unlike a file
+/// among a directory's, a damaged record here is the user's input being wrong.
+///
+/// # Errors
+/// A usage error when the file does not open or holds a record that is not an event.
+pub fn read_event_file(path: &Path) -> Result<ScalarSeries, CliError> {
+    let mut acc = ScalarAccumulator::new();
+    let reader = read_events(path).map_err(|e| CliError::from_input(&e))?;
+    for event in reader {
+        acc.add_event(&event.map_err(|e| CliError::from_input(&e).context(path.display()))?);
+    }
+    Ok(acc.into_series())
 }
 
 /// The event files directly in `dir` (names containing `tfevents`, TensorBoard's test), sorted by name.

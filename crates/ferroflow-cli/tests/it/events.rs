@@ -60,6 +60,8 @@ fn reads_tensorflows_golden_event_file() {
     let series = events_json(&["events", &logdir.path().display().to_string(), "--json"]);
     // Histograms and text are not scalars.
     assert_eq!(series, json!({"loss": [[1, 0.5], [2, 0.25], [3, 0.125]]}));
+    // The file on its own reads the same.
+    assert_eq!(events_json(&["events", &golden.display().to_string(), "--json"]), series);
 }
 
 #[test]
@@ -80,6 +82,10 @@ fn runs_are_subdirectories() {
 }
 
 #[test]
-fn a_missing_logdir_is_a_usage_error() {
+fn a_missing_logdir_or_a_non_event_file_is_a_usage_error() {
     assert_usage_error(&run(&["events", "/nonexistent/logdir"]));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("notes.txt");
+    std::fs::write(&file, vec![7u8; 64]).unwrap();
+    assert_usage_error(&run(&["events", &file.display().to_string()]));
 }
