@@ -267,7 +267,8 @@ pub fn train(
     }
     progress.finish_line(err);
     if stop_reason == StopReason::Preempted {
-        progress.message(err, &format!("stopped by a signal at global step {step}; checkpoint saved"));
+        let saved = if manager.is_some() { "; checkpoint saved" } else { "" };
+        progress.message(err, &format!("stopped by a signal at global step {step}{saved}"));
     }
 
     let (loss, train_accuracy) = evaluate(&mut *session, &model, &train_set)?;
