@@ -7,6 +7,7 @@
 mod common;
 mod coordinated_session;
 mod hooked_session;
+mod hooks_protocol;
 mod monitored_session;
 mod recoverable_session;
 mod saver;
