@@ -391,7 +391,7 @@ impl Worker {
             let path = file.path.display().to_string();
             self.file = None;
             return Err(Error::data_loss(format!(
-                "events file {path} has disappeared; up to {lost} events since the last flush are lost"
+                "events file {path} has disappeared; the events written to it since ({lost} since the last flush) are lost"
             )));
         }
         flushed
