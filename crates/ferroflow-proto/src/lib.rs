@@ -11,11 +11,13 @@
 //! assert_eq!(back, t);
 //! ```
 
+mod example;
 mod summary;
 mod tensor;
 mod tensor_bundle;
 mod tensor_shape;
 
+pub use example::{BytesList, Example, Feature, FeatureKind, Features, FloatList, Int64List};
 pub use prost;
 pub use summary::{
     DataClass, Event, EventWhat, HistogramProto, LogLevel, LogMessage, PluginData, SessionLog, SessionStatus,
