@@ -21,6 +21,26 @@
 //! assert!(end.is_end_of_input(), "{end}");
 //! # Ok::<(), ferroflow_core::Error>(())
 //! ```
+//!
+//! Pieces:
+//! - sources: [`from_tensors`], [`from_tensor_slices`], [`range`], [`TFRecordDataset`],
+//!   [`TextLineDataset`], [`CsvDataset`], [`IdxDataset`]; [`parse_example_dataset`] for
+//!   `tf.train.Example`s with [`FixedLenFeature`]s;
+//! - transformations on [`DatasetRef`] through [`DatasetExt`]: `map`, `filter`, `shuffle`, `batch`,
+//!   `padded_batch`, `repeat`, `take`, `skip`, `shard`, `concatenate`, `prefetch`, `interleave`,
+//!   `ignore_errors`, and [`zip`];
+//! - iterator ops: [`make_one_shot_iterator`], [`make_initializable_iterator`], [`Iterator::get_next`];
+//! - state: [`Iterator::save_state`] / [`Iterator::restore_state`] and the `SerializeIterator` /
+//!   `DeserializeIterator` ops ([`Iterator::serialize`], [`Iterator::deserialize`]).
+//!
+//! Differences from TF1's `tf.data`:
+//! - elements are flat lists of tensors (no nested dicts or tuples); `map` and `interleave` take the
+//!   output [`ElementSpec`] explicitly, since a Rust closure cannot be traced;
+//! - everything runs on the caller's thread except `prefetch`, which owns one producer thread; there
+//!   is no `num_parallel_calls` or `AUTOTUNE`;
+//! - `shuffle` uses its own generator, so orders differ from TF's for the same seed (but are
+//!   deterministic and survive save/restore);
+//! - iterator state can be saved and restored, which TF1 could not do.
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
 #![deny(unused_must_use)]
 #![forbid(unsafe_code)]

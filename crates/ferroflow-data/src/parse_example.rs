@@ -132,12 +132,14 @@ pub fn parse_single_example(serialized: &[u8], spec: &FeatureSpec) -> Result<Vec
     let example = Example::decode(serialized).map_err(|e| {
         Error::invalid_argument(format!("Could not parse example input ({} bytes): {e}", serialized.len()))
     })?;
-    let map = example.features.map(|f| f.feature).unwrap_or_default();
+    let mut map = example.features.map(|f| f.feature).unwrap_or_default();
     spec.features
         .iter()
         .map(|(name, f)| {
             let n: usize = f.shape.iter().product();
-            let kind = map.get(name).and_then(|feat| feat.kind.as_ref());
+            // Taken out of the map (names in a spec are unique), so the values move into the tensor
+            // without a copy.
+            let kind = map.remove(name.as_str()).and_then(|feat| feat.kind);
             let Some(kind) = kind else {
                 return match &f.default {
                     Some(d) => default_value(f, d),
@@ -154,21 +156,17 @@ pub fn parse_single_example(serialized: &[u8], spec: &FeatureSpec) -> Result<Vec
                 ))
             };
             match (f.dtype, kind) {
-                (DType::F32, FeatureKind::FloatList(l)) if l.value.len() == n => {
-                    Tensor::from_vec(&f.shape, l.value.clone())
-                }
-                (DType::I64, FeatureKind::Int64List(l)) if l.value.len() == n => {
-                    Tensor::from_vec(&f.shape, l.value.clone())
-                }
+                (DType::F32, FeatureKind::FloatList(l)) if l.value.len() == n => Tensor::from_vec(&f.shape, l.value),
+                (DType::I64, FeatureKind::Int64List(l)) if l.value.len() == n => Tensor::from_vec(&f.shape, l.value),
                 (DType::String, FeatureKind::BytesList(l)) if l.value.len() == n => {
-                    Tensor::from_vec(&f.shape, l.value.clone())
+                    Tensor::from_vec(&f.shape, l.value)
                 }
                 (DType::F32, FeatureKind::FloatList(l)) => Err(count_error(l.value.len())),
                 (DType::I64, FeatureKind::Int64List(l)) => Err(count_error(l.value.len())),
                 (DType::String, FeatureKind::BytesList(l)) => Err(count_error(l.value.len())),
                 (dtype, kind) => Err(Error::invalid_argument(format!(
                     "Feature: {name}. Data types don't match. Data type: {} but expected type: {}",
-                    kind_name(kind),
+                    kind_name(&kind),
                     tf_kind(dtype)
                 ))),
             }
