@@ -219,6 +219,49 @@ impl BundleReader {
         }
     }
 
+    /// Reads the tensor under `key` into `tensor`'s own memory when its dtype and shape match and it is
+    /// contiguous (a copy-on-write clone is made first if the memory is shared); otherwise replaces it with
+    /// [`read`](Self::read)'s result. Restoring into existing variables this way allocates nothing, so a
+    /// large model is restored without page faults or zero-filling.
+    ///
+    /// # Errors
+    /// As [`read`](Self::read). After an error `tensor` holds unspecified values of its dtype and shape.
+    pub fn read_into(&self, key: &str, tensor: &mut Tensor) -> Result<()> {
+        let entry = self.entry(key).ok_or_else(|| {
+            Error::not_found(format!("key {key} not found in checkpoint {}", self.prefix.display()))
+        })?;
+        let reusable = entry.slices.is_empty()
+            && entry.dtype == tensor.dtype().to_proto()
+            && self.shape_of(key, entry).is_ok_and(|s| s.dims() == tensor.shape())
+            && tensor.dtype() != DType::String
+            && tensor.dtype().size_of().map(|n| (n * tensor.num_elements()) as i64) == Some(entry.size);
+        if !reusable {
+            *tensor = self.read(key)?;
+            return Ok(());
+        }
+        let contiguous = match &*tensor {
+            // bool has invalid bit patterns, so its memory cannot be filled as bytes.
+            Tensor::Bool(_) | Tensor::String(_) => false,
+            other => ferroflow_core::match_tensor!(other, a => a.is_standard_layout()),
+        };
+        if !contiguous {
+            *tensor = self.read(key)?;
+            return Ok(());
+        }
+        let (shard, offset) = self.locate(key, entry, tensor.byte_size())?;
+        let bytes: &mut [u8] = match tensor {
+            Tensor::F32(a) => a.as_slice_mut().map(bytemuck::cast_slice_mut),
+            Tensor::F64(a) => a.as_slice_mut().map(bytemuck::cast_slice_mut),
+            Tensor::I32(a) => a.as_slice_mut().map(bytemuck::cast_slice_mut),
+            Tensor::I64(a) => a.as_slice_mut().map(bytemuck::cast_slice_mut),
+            Tensor::U8(a) => a.as_slice_mut(),
+            Tensor::Bool(_) | Tensor::String(_) => None,
+        }
+        .ok_or_else(|| Error::internal("a standard-layout array has no contiguous slice"))?;
+        let crc = self.read_chunked(key, shard, offset, bytes)?;
+        self.check_crc(key, entry, crc)
+    }
+
     /// Reads every tensor, in name order; partitioned variables' slices are skipped.
     ///
     /// # Errors
@@ -283,6 +326,43 @@ impl BundleReader {
         Ok(out)
     }
 
+    /// [`read_into`](Self::read_into) for many tensors, on up to [`read_threads`](Self::set_read_threads)
+    /// threads when they are large: what a saver calls to restore existing variables.
+    ///
+    /// # Errors
+    /// As [`read_into`](Self::read_into); the first error in `targets` order among those read.
+    pub fn read_many_into(&self, targets: &mut [(&str, &mut Tensor)]) -> Result<()> {
+        let total: u64 =
+            targets.iter().filter_map(|(k, _)| self.entry(k)).map(|e| e.size.max(0) as u64).sum();
+        let threads = self.read_threads.min(targets.len());
+        if threads <= 1 || total < PARALLEL_READ_BYTES {
+            return targets.iter_mut().try_for_each(|(k, t)| self.read_into(k, t));
+        }
+        let queue = std::sync::Mutex::new(targets.iter_mut().enumerate());
+        let mut errors: Vec<(usize, Error)> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads)
+                .map(|_| {
+                    scope.spawn(|| loop {
+                        let next = match queue.lock() {
+                            Ok(mut q) => q.next(),
+                            Err(_) => None,
+                        };
+                        let (i, (key, tensor)) = next?;
+                        if let Err(e) = self.read_into(key, tensor) {
+                            return Some((i, e));
+                        }
+                    })
+                })
+                .collect();
+            workers.into_iter().filter_map(|w| w.join().ok().flatten()).collect()
+        });
+        errors.sort_by_key(|(i, _)| *i);
+        match errors.into_iter().next() {
+            Some((_, e)) => Err(e),
+            None => Ok(()),
+        }
+    }
+
     /// How many threads [`read_many`](Self::read_many) and [`read_all`](Self::read_all) may use.
     ///
     /// By default, the number of CPUs, at most 8.
@@ -302,14 +382,20 @@ impl BundleReader {
         // calloc'd memory: the OS hands out zero pages lazily, so a large tensor is not written twice.
         let mut values: Vec<T> = bytemuck::allocation::zeroed_vec(n);
         let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut values);
-        // Read and checksum chunk by chunk, while each chunk is still in cache.
+        let crc = self.read_chunked(key, shard, offset, bytes)?;
+        self.check_crc(key, entry, crc)?;
+        Tensor::from_vec(dims, values)
+    }
+
+    /// Fills `bytes` from the data file and returns their CRC32C, chunk by chunk so that each chunk is
+    /// checksummed while it is still in cache.
+    fn read_chunked(&self, key: &str, shard: usize, offset: u64, bytes: &mut [u8]) -> Result<u32> {
         let mut crc = 0;
         for (i, chunk) in bytes.chunks_mut(CHUNK_BYTES).enumerate() {
             self.read_at(key, shard, offset + (i * CHUNK_BYTES) as u64, chunk)?;
             crc = masked_crc::extend(crc, chunk);
         }
-        self.check_crc(key, entry, crc)?;
-        Tensor::from_vec(dims, values)
+        Ok(crc)
     }
 
     fn dtype_of(&self, key: &str, entry: &BundleEntryProto) -> Result<DType> {

@@ -26,6 +26,7 @@ pub mod gradients;
 mod grads;
 mod graph;
 mod graph_builder;
+mod graph_def;
 mod handles;
 mod learning_rate_decay;
 mod node;

@@ -296,3 +296,93 @@ fn sessions_are_object_safe_and_boxed() -> Result<()> {
     assert_eq!(boxed.run(a, &[])?.scalar::<i32>()?, 1);
     Ok(())
 }
+
+#[test]
+fn concurrent_executor_agrees_with_the_ordered_one() -> Result<()> {
+    use ferroflow_graph::optimizer::{AdamOptimizer, Optimizer};
+    use ferroflow_session::SessionOptions;
+    fn train(inter_op: usize) -> Result<(Vec<f32>, Vec<f32>)> {
+        let mut g = GraphBuilder::new();
+        g.set_random_seed(3);
+        let x = g.placeholder(DType::F32, PartialShape::new(vec![None, Some(8)]), "x")?;
+        // Four independent branches joined at the end: work the concurrent executor can overlap.
+        let mut branches = Vec::new();
+        for i in 0..4 {
+            let w = g.get_variable(
+                &format!("w{i}"),
+                &[8, 8],
+                DType::F32,
+                Initializer::GlorotUniform { seed: None },
+                VariableOptions::default(),
+            )?;
+            let h = g.matmul(x, w.value(), false, false)?;
+            branches.push(g.square(h)?);
+        }
+        let sum = g.add_n(&branches)?;
+        let loss = g.reduce_mean(sum, None, false)?;
+        let train = AdamOptimizer::new(0.01).minimize(&mut g, loss, None, None)?;
+        let init = g.global_variables_initializer()?;
+        let w0 = g.global_variables()[0].value();
+        let options = SessionOptions { inter_op_parallelism_threads: inter_op, ..Default::default() };
+        let mut sess = DirectSession::with_options(g.finalize(), options);
+        sess.run(init, &[])?;
+        let xs = Tensor::from_vec(&[4, 8], (0..32).map(|v| v as f32 / 32.0).collect::<Vec<_>>())?;
+        let mut losses = Vec::new();
+        for _ in 0..20 {
+            let out = sess.run(Fetch::List(vec![train.into(), loss.into()]), &[(x, xs.clone())])?;
+            losses.push(out.get(1)?.scalar::<f32>()?);
+        }
+        Ok((losses, sess.run(w0, &[])?.into_tensor()?.to_vec::<f32>()?))
+    }
+    let ordered = train(0)?;
+    let concurrent = train(3)?;
+    assert_eq!(ordered, concurrent, "same seed, same results whatever the executor");
+    assert!(ordered.0[19] < ordered.0[0]);
+    Ok(())
+}
+
+#[test]
+fn concurrent_executor_reports_kernel_errors() -> Result<()> {
+    use ferroflow_session::SessionOptions;
+    let mut g = GraphBuilder::new();
+    let v = g.get_variable("v", &[2], DType::F32, Initializer::Zeros, VariableOptions::default())?;
+    let a = g.square(v.value())?;
+    let b = g.neg(v.value())?;
+    let c = g.add(a, b)?;
+    let options = SessionOptions { inter_op_parallelism_threads: 2, ..Default::default() };
+    let mut sess = DirectSession::with_options(g.finalize(), options);
+    let err = sess.run(c, &[]).unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    assert!(err.message().contains("uninitialized value v"), "{err}");
+    Ok(())
+}
+
+#[test]
+fn summary_ops_serialize_what_the_summary_crate_builds() -> Result<()> {
+    use ferroflow_proto::prost::Message;
+    use ferroflow_proto::{Summary, SummaryValueKind};
+    let mut g = GraphBuilder::new();
+    let x = g.placeholder(DType::F32, PartialShape::scalar(), "x")?;
+    let h = g.constant(Tensor::vector(vec![1.0f32, 2.0, 2.0, 5.0]))?;
+    let words = g.constant(Tensor::vector(vec![b"hello".to_vec()]))?;
+    let img = g.constant(Tensor::zeros(DType::U8, &[2, 3, 3, 1]))?;
+    g.scalar_summary("loss", x, None)?;
+    g.histogram_summary("weights", h, None)?;
+    g.text_summary("notes", words)?;
+    g.image_summary("input", img, 1, Some("data"))?;
+    let merged = g.merge_all_summaries(None)?.expect("summaries exist");
+    let dup_a = g.constant(Tensor::string(ferroflow_summary::scalar("same", 1.0).encode_to_vec()))?;
+    let dup = g.merge_summary(&[dup_a, dup_a])?;
+    let mut sess = DirectSession::new(g.finalize());
+    let bytes =
+        sess.run(merged, &[(x, Tensor::scalar(0.25f32))])?.into_tensor()?.scalar_value::<Vec<u8>>()?;
+    let summary = Summary::decode(bytes.as_slice()).expect("a Summary");
+    let tags: Vec<&str> = summary.value.iter().map(|v| v.tag.as_str()).collect();
+    assert_eq!(tags, ["loss", "weights", "notes", "data/data/input/image"]);
+    assert_eq!(summary.value[0].value, Some(SummaryValueKind::SimpleValue(0.25)));
+    assert_eq!(summary.value[1], ferroflow_summary::histogram("weights", &[1.0, 2.0, 2.0, 5.0])?.value[0]);
+    let err = sess.run(dup, &[]).unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(err.message().contains("Duplicate tag same"), "{err}");
+    Ok(())
+}
