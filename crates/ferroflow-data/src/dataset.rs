@@ -213,3 +213,19 @@ impl DatasetExt for DatasetRef {
 pub fn zip(datasets: &[DatasetRef]) -> Result<DatasetRef> {
     Ok(Arc::new(ZipDataset::new(datasets.to_vec())?))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn child_contexts_keep_the_first_and_separate_the_rest() {
+        let root = IteratorContext::default();
+        assert_eq!(root.child(0), root, "a first epoch sees what a single iteration sees");
+        let a = root.child(1);
+        let b = root.child(2);
+        assert_ne!(a, b);
+        assert_ne!(a.child(1), b.child(1));
+        assert_ne!(root.child(1).child(2), root.child(2).child(1), "nesting order matters");
+    }
+}

@@ -188,3 +188,68 @@ fn a_state_of_another_pipeline_is_rejected() -> Result<()> {
     assert_eq!(err.code(), ferroflow_core::Code::InvalidArgument);
     Ok(())
 }
+
+/// Every prefix of `ds`, saved and restored into a fresh iterator, continues with the same elements.
+fn check_every_resume_point(ds: &DatasetRef) -> Result<()> {
+    let all = ds.collect_elements()?;
+    for k in 0..=all.len() {
+        let mut it = ds.make_iterator(Default::default())?;
+        for _ in 0..k {
+            it.next()?;
+        }
+        let mut w = IteratorStateWriter::new();
+        it.save(&mut w)?;
+        let state = w.finish();
+        let mut fresh = ds.make_iterator(Default::default())?;
+        fresh.restore(&mut state.reader())?;
+        let mut rest = Vec::new();
+        while let Some(e) = fresh.next()? {
+            rest.push(e);
+        }
+        assert_eq!(rest, all[k..].to_vec(), "resumed after {k} elements");
+    }
+    Ok(())
+}
+
+#[test]
+fn file_sources_resume_at_every_element() -> Result<()> {
+    use std::io::Write;
+    let dir = tempfile::tempdir()?;
+    let plain = dir.path().join("a.txt");
+    std::fs::write(&plain, "one\ntwo\r\nthree\n")?;
+    let gz = dir.path().join("b.txt.gz");
+    let mut enc = flate2::write::GzEncoder::new(std::fs::File::create(&gz)?, flate2::Compression::default());
+    enc.write_all(b"four\nfive\n")?;
+    enc.finish()?;
+    check_every_resume_point(
+        &ferroflow_data::TextLineDataset::new(vec![plain.clone(), plain], Compression::None)?.into_ref(),
+    )?;
+    check_every_resume_point(&ferroflow_data::TextLineDataset::new(vec![gz], Compression::Gzip)?.into_ref())?;
+
+    let csv = dir.path().join("c.csv");
+    std::fs::write(&csv, "h1,h2\n1,\"a\nb\"\n2,c\n3,d\n")?;
+    let ds = ferroflow_data::CsvDataset::new(
+        vec![csv.clone(), csv],
+        vec![Tensor::scalar(0i64), Tensor::string("")],
+    )?
+    .header(true)
+    .into_ref();
+    check_every_resume_point(&ds)?;
+
+    let records: Vec<Vec<u8>> = (0..5).map(example).collect();
+    for c in [Compression::None, Compression::Zlib] {
+        let path = dir.path().join(format!("r-{c:?}.tfrecord"));
+        write_tfrecord(&path, &records, c)?;
+        check_every_resume_point(&TFRecordDataset::new(vec![path.clone(), path], c)?.into_ref())?;
+    }
+    let il = range(0, 4, 1)?.interleave(
+        ElementSpec::scalar(DType::I64),
+        |e| range(0, e[0].scalar_value::<i64>()? + 1, 1),
+        3,
+        2,
+    )?;
+    check_every_resume_point(
+        &il.shuffle(3, (1, 2), true)?.repeat(Some(2)).padded_batch(2, None, None, false)?,
+    )?;
+    Ok(())
+}
