@@ -1,0 +1,5 @@
+//! Integration tests of ferroflow-session: one binary, one module per area.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod optimizers;
+mod session;
