@@ -1,7 +1,7 @@
 //! Criterion benchmarks of the standard hooks: what `SummarySaverHook` costs on a step where it does
 //! not trigger (target: under 1 µs). Measured two ways: the hook's own `before_run` + `after_run`
-//! called directly, and a whole `MonitoredSession::run` against a baseline hook that fetches the same
-//! global-step read.
+//! called directly, and a whole `MonitoredSession::run` with the hook against one without hooks (and,
+//! for scale, one with a hook that fetches the global step, as TF's SummarySaverHook does on every run).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -65,21 +65,15 @@ fn bench(c: &mut Criterion) {
         let v = SessionRunValues { results: Some(&step_values), options: &options, run_metadata: &metadata };
         hook.after_run(&mut ctx, &v).unwrap();
     }
-    let mut step = 1i64;
     group.bench_function("before_run_after_run", |b| {
         b.iter(|| {
-            let values = Fetched::List(vec![Fetched::Tensor(Tensor::scalar(step))]);
             let mut ctx = SessionRunContext::new(&fetch, &[], &mut sess);
             let args = hook.before_run(&mut ctx).unwrap();
-            let v = SessionRunValues { results: Some(&values), options: &options, run_metadata: &metadata };
+            // A non-triggering step asks for nothing, so the run hands it no results.
+            let v = SessionRunValues { results: None, options: &options, run_metadata: &metadata };
             hook.after_run(&mut ctx, &v).unwrap();
-            step += 1;
             black_box(args)
         })
-    });
-    // What building the values costs in the loop above, to subtract.
-    group.bench_function("values_only", |b| {
-        b.iter(|| black_box(Fetched::List(vec![Fetched::Tensor(Tensor::scalar(black_box(step)))])))
     });
 
     // End to end: a monitored session run with the hook vs with a hook fetching the same step read.

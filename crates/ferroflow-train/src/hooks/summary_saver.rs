@@ -1,13 +1,13 @@
 //! `SummarySaverHook`: evaluates the summary op every N steps or seconds and writes it (TF's
 //! `tf.train.SummarySaverHook`).
 
-use super::{global_step_read, read_step, step_of, SummaryOutput};
+use super::{global_step_read, read_step, SummaryOutput};
 use crate::trigger::{Clock, Every, SecondOrStepTimer};
 use crate::{Scaffold, SessionRunArgs, SessionRunContext, SessionRunHook, SessionRunValues};
 use ferroflow_core::{Error, Result};
 use ferroflow_graph::{GraphBuilder, GraphKeys, Output};
 use ferroflow_proto::{SessionLog, SessionStatus};
-use ferroflow_session::{Fetch, Session};
+use ferroflow_session::{Fetch, Fetched, Session};
 use ferroflow_summary::FileWriter;
 use std::sync::Arc;
 
@@ -38,8 +38,10 @@ impl From<Vec<Output>> for SummaryOp {
 /// at the true global step. At that first run it also writes `SessionLog START` at the step, so
 /// TensorBoard drops the points a restarted run is about to redo (no duplicates after a restart).
 ///
-/// On runs where it does not trigger it fetches only the cached global-step read, so it costs nothing
-/// measurable: no summary op runs and no extra session run is made.
+/// On runs where it does not trigger it adds no fetch at all (TF fetches the global step on every run):
+/// between triggers it counts one global step per run, as TF's `stale + 1` does, and on every trigger it
+/// re-reads the true step, so a run that advances the step by more than one only shifts when the next
+/// trigger comes. No summary op runs and no extra session run is made on those steps.
 ///
 /// ```
 /// use ferroflow_train::hooks::{SummaryOp, SummarySaverHook};
@@ -58,8 +60,6 @@ pub struct SummarySaverHook {
     next_step: Option<i64>,
     request_summary: bool,
     gs: Option<Output>,
-    /// The fetch of non-triggering runs, built once so those runs allocate nothing new.
-    gs_only: Option<SessionRunArgs>,
 }
 
 impl SummarySaverHook {
@@ -90,7 +90,6 @@ impl SummarySaverHook {
             next_step: None,
             request_summary: false,
             gs: None,
-            gs_only: None,
         })
     }
 
@@ -130,9 +129,7 @@ impl SessionRunHook for SummarySaverHook {
     fn begin(&mut self, graph: &mut GraphBuilder) -> Result<()> {
         self.writer = Some(self.output.writer()?);
         self.next_step = None;
-        let gs = global_step_read(graph, "SummarySaverHook")?.0;
-        self.gs = Some(gs);
-        self.gs_only = Some(SessionRunArgs::new(Fetch::List(vec![Fetch::Tensor(gs)])));
+        self.gs = Some(global_step_read(graph, "SummarySaverHook")?.0);
         Ok(())
     }
 
@@ -150,7 +147,8 @@ impl SessionRunHook for SummarySaverHook {
             Some(n) => self.timer.should_trigger_for_step(n),
         };
         if !self.request_summary {
-            return Ok(self.gs_only.clone());
+            // Nothing added to the run: the step is tracked locally between triggers.
+            return Ok(None);
         }
         let mut fetches = vec![Fetch::Tensor(gs)];
         fetches.extend(self.ops(ctx.session()).iter().map(|&o| Fetch::Tensor(o)));
@@ -158,20 +156,20 @@ impl SessionRunHook for SummarySaverHook {
     }
 
     fn after_run(&mut self, ctx: &mut SessionRunContext<'_>, values: &SessionRunValues<'_>) -> Result<()> {
-        let (Some(gs), Some(writer), Some(r)) = (self.gs, self.writer.as_ref(), values.results) else {
-            return Ok(());
+        let (Some(gs), Some(writer)) = (self.gs, self.writer.as_ref()) else { return Ok(()) };
+        let step = match self.next_step {
+            // TF's `stale + 1`, known without a fetch: the post-run step this run was expected to reach.
+            Some(n) if !self.request_summary => n,
+            // The first run after a session creation, or a triggered one: the true step (TF re-reads it).
+            _ => read_step(ctx.session(), gs)?,
         };
-        let mut step = step_of(r.get(0)?)? + 1;
-        if self.next_step.is_none() || self.request_summary {
-            step = read_step(ctx.session(), gs)?;
-        }
         if self.next_step.is_none() {
             let log = SessionLog { status: SessionStatus::Start as i32, ..Default::default() };
             writer.add_session_log(&log, step)?;
         }
         if self.request_summary {
             self.timer.update_last_triggered_step(step);
-            if let ferroflow_session::Fetched::List(items) = r {
+            if let Some(Fetched::List(items)) = values.results {
                 for item in items.iter().skip(1) {
                     for s in item.tensor()?.to_vec::<Vec<u8>>()? {
                         writer.add_summary(s.as_slice(), step)?;
