@@ -46,6 +46,25 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+//!
+//! # Where this differs from TF1, and why
+//!
+//! * Python exception classes map to codes: `RuntimeError` ("Run called even after should_stop
+//!   requested.", "Session is already closed.", "Init operations did not make model ready...", "More
+//!   than one item in the collection ...") is `FailedPrecondition`; `ValueError` is `InvalidArgument`;
+//!   "Same tensor is fed by ..." is `InvalidArgument`. Messages are TF's.
+//! * `StopIteration` does not exist: [`StepContext::request_stop`] returns an `OutOfRange` error with
+//!   TF's message, which [`MonitoredSession::scope`] (TF's `with` block) swallows like end of input.
+//! * The graph builder is moved into the session and frozen by type, so there is no un-finalizing at
+//!   close; bad `step_fn` signatures and non-scaffold `copy_from` are compile errors.
+//! * Hooks' options are merged into a copy: the caller's `RunOptions` is not mutated. `RunOptions` has
+//!   no debug watches or inter-op pool, so only trace level, timeout and the two flags are merged.
+//! * After a recovery, `StepContext::session` is the new raw session (TF keeps the old, closed one).
+//! * Dropping an open session closes it without hooks' `end` (as an error exit would).
+//! * [`SessionManager`] verifies the newest checkpoint of `checkpoint_dir` and restores the newest
+//!   valid one when it is damaged (TF would fail on it).
+//! * `Scaffold::init_fn` takes only the session (a closure captures what it needs).
+
 mod coordinator;
 pub mod hooks;
 mod monitored_session;

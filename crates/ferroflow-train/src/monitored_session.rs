@@ -8,7 +8,9 @@ use crate::session_wrappers::{
 use crate::{ChiefSessionCreator, Coordinator, Scaffold, SessionCreator, SessionRunHook};
 use ferroflow_core::{Code, Error, Result, Tensor};
 use ferroflow_graph::{Graph, GraphBuilder, Output};
-use ferroflow_session::{Fetch, Fetched, RunMetadata, RunOptions, Session, SessionFactory, SessionOptions};
+use ferroflow_session::{
+    Fetch, Fetched, RunMetadata, RunOptions, RunOutputs, RunRequest, Session, SessionFactory, SessionOptions,
+};
 use parking_lot::Mutex;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -102,6 +104,7 @@ enum Stack {
 struct Core {
     stack: Option<Stack>,
     hooks: SharedHooks,
+    graph: Arc<Graph>,
 }
 
 impl Core {
@@ -116,14 +119,14 @@ impl Core {
         for hook in hooks.lock().iter_mut() {
             hook.begin(&mut graph).map_err(|e| e.context(format_args!("hook {} begin", hook.name())))?;
         }
-        creator.finalize(&mut graph)?;
+        let frozen = creator.finalize(&mut graph)?;
         let mut creator = CoordinatedSessionCreator::new(creator, Arc::clone(&hooks), grace);
         let stack = if recoverable {
             Stack::Recoverable(RecoverableSession::new(creator)?)
         } else {
             Stack::Singular(creator.create_session()?)
         };
-        Ok(Core { stack: Some(stack), hooks })
+        Ok(Core { stack: Some(stack), hooks, graph: frozen })
     }
 
     fn coordinated(&self) -> Option<&CoordinatedSession> {
@@ -369,6 +372,46 @@ impl MonitoredSession {
         self.core.should_stop()
     }
 }
+
+/// A flat request through the hooks: the tensors are fetched in order, the targets run. With this, a
+/// monitored session can be passed where a `&mut dyn Session` is expected (e.g. to [`Saver::save`]).
+/// Runs on it trigger hooks and recovery like [`MonitoredSession::run`].
+///
+/// [`Saver::save`]: crate::Saver::save
+fn run_flat(core: &mut Core, request: &RunRequest) -> Result<RunOutputs> {
+    let mut items: Vec<Fetch> = request.fetches.iter().map(|o| Fetch::Tensor(*o)).collect();
+    items.extend(request.targets.iter().map(|t| Fetch::Op(*t)));
+    let mut metadata = RunMetadata::default();
+    let fetched = core.run(&Fetch::List(items), &request.feeds, &request.options, Some(&mut metadata))?;
+    let Fetched::List(values) = fetched else {
+        return Err(Error::internal("a list fetch did not come back as a list"));
+    };
+    let values = values
+        .into_iter()
+        .take(request.fetches.len())
+        .map(Fetched::into_tensor)
+        .collect::<Result<Vec<_>>>()?;
+    Ok(RunOutputs { values, metadata })
+}
+
+macro_rules! session_impl {
+    ($ty:ty) => {
+        impl Session for $ty {
+            fn run_request(&mut self, request: &RunRequest) -> Result<RunOutputs> {
+                run_flat(&mut self.core, request)
+            }
+            fn graph(&self) -> &Arc<Graph> {
+                &self.core.graph
+            }
+            fn close(&mut self) -> Result<()> {
+                self.core.close_internal(true)
+            }
+        }
+    };
+}
+
+session_impl!(MonitoredSession);
+session_impl!(SingularMonitoredSession);
 
 /// Builds a [`MonitoredSession`].
 pub struct MonitoredSessionBuilder {

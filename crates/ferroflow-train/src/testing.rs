@@ -27,6 +27,12 @@ impl ScriptedSession {
         ScriptedSession { graph, script: script.into_iter().collect(), runs: Arc::new(AtomicUsize::new(0)) }
     }
 
+    /// A creator whose (first) session answers with `script`; later sessions (after a recovery) answer
+    /// every run with zeros. The graph is the one the monitored session freezes.
+    pub fn creator(script: impl IntoIterator<Item = Result<RunOutputs>>) -> ScriptedSessionCreator {
+        ScriptedSessionCreator { script: Some(script.into_iter().collect()), graph: None }
+    }
+
     /// A counter of the runs made, shared with the session.
     pub fn run_count(&self) -> Arc<AtomicUsize> {
         Arc::clone(&self.runs)
@@ -49,6 +55,25 @@ impl Session for ScriptedSession {
     }
     fn close(&mut self) -> Result<()> {
         Ok(())
+    }
+}
+
+/// The creator of [`ScriptedSession::creator`].
+#[derive(Debug)]
+pub struct ScriptedSessionCreator {
+    script: Option<VecDeque<Result<RunOutputs>>>,
+    graph: Option<Arc<Graph>>,
+}
+
+impl SessionCreator for ScriptedSessionCreator {
+    fn finalize(&mut self, graph: &mut GraphBuilder) -> Result<Arc<Graph>> {
+        let g = graph.finalize();
+        self.graph = Some(Arc::clone(&g));
+        Ok(g)
+    }
+    fn create_session(&mut self) -> Result<Box<dyn Session>> {
+        let graph = self.graph.clone().ok_or_else(|| Error::failed_precondition("finalize first"))?;
+        Ok(Box::new(ScriptedSession::new(graph, self.script.take().unwrap_or_default())))
     }
 }
 

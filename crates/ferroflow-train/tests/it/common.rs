@@ -2,7 +2,7 @@
 //! StopCoordinatorWithException, FailTrainingAfterCoordinatorStopped).
 
 use ferroflow_core::{Error, PartialShape, Result, Tensor};
-use ferroflow_graph::{CollectionItem, GraphBuilder, GraphKeys, Output, Variable, VariableOptions};
+use ferroflow_graph::{GraphBuilder, Output, Variable};
 use ferroflow_session::{Fetched, RunMetadata, RunOptions, Session};
 use ferroflow_train::{Coordinator, SessionRunArgs, SessionRunContext, SessionRunHook, SessionRunValues};
 use parking_lot::Mutex;
@@ -17,9 +17,7 @@ pub fn gstep_graph() -> Result<(GraphBuilder, Variable, Output)> {
 }
 
 pub fn add_gstep(g: &mut GraphBuilder) -> Result<(Variable, Output)> {
-    let zero = g.constant(Tensor::scalar(0i64))?;
-    let gstep = g.variable("global_step", zero, VariableOptions::non_trainable())?;
-    g.add_to_collection(GraphKeys::GLOBAL_STEP, CollectionItem::Variable(gstep.clone()))?;
+    let gstep = g.get_or_create_global_step()?;
     let one = g.constant(Tensor::scalar(1i64))?;
     let do_step = g.assign_add(&gstep, one)?;
     Ok((gstep, do_step))

@@ -202,29 +202,68 @@ fn ms058_hooks_and_user_feed_conflicts() -> Result<()> {
 // end of input; end not called after other errors.
 #[test]
 fn end_of_input_skips_after_run_but_runs_end() -> Result<()> {
+    let creator =
+        ScriptedSession::creator([Ok(RunOutputs::default()), Err(Error::out_of_range("end of input"))]);
+    let (hook, calls) = RecordingHook::new();
+    let mut sess =
+        MonitoredSession::builder(GraphBuilder::new()).session_creator(creator).hook(hook).build()?;
+    sess.run_request(&RunRequest::new())?;
+    let err = sess.run_request(&RunRequest::new()).unwrap_err();
+    assert!(err.is_end_of_input(), "got {err}");
+    sess.close()?;
+    assert_eq!(
+        calls.take(),
+        ["begin", "after_create_session", "before_run", "after_run", "before_run", "end"],
+        "TF1 contract: after_run skipped on error, end still called after end of input",
+    );
+    Ok(())
+}
+
+#[test]
+fn end_of_input_ends_a_scope_cleanly() -> Result<()> {
     let mut g = GraphBuilder::new();
     let x = g.constant(Tensor::scalar(1.0f32))?;
-    let graph = g.finalize();
-    let script = vec![
+    let script = [
         Ok(RunOutputs { values: vec![Tensor::scalar(1.0f32)], ..Default::default() }),
-        Err(Error::out_of_range("end of input")),
+        Err(Error::out_of_range("eof")),
     ];
-    let mut script = Some(script);
-    let creator = FnSessionCreator::new(move || -> Result<Box<dyn Session>> {
-        Ok(Box::new(ScriptedSession::new(Arc::clone(&graph), script.take().unwrap_or_default())))
-    });
     let (hook, calls) = RecordingHook::new();
-    let mut sess = MonitoredSession::builder(g).session_creator(creator).hook(hook).build()?;
+    let mut sess =
+        MonitoredSession::builder(g).session_creator(ScriptedSession::creator(script)).hook(hook).build()?;
     let done = sess.scope(|s| {
         s.run(x, &[])?;
         s.run(x, &[])?;
         Ok(())
     })?;
     assert_eq!(done, None, "end of input ends the block cleanly");
-    assert_eq!(
-        calls.take(),
-        ["begin", "after_create_session", "before_run", "after_run", "before_run", "end"]
-    );
+    assert_eq!(calls.count("end"), 1);
+    Ok(())
+}
+
+// A monitored session is a `Session`: flat runs go through the hooks, and a Saver can save from it.
+#[test]
+fn monitored_session_is_a_session() -> Result<()> {
+    let dir = tempdir();
+    let (g, gstep, do_step) = gstep_graph()?;
+    let (hook, calls) = RecordingHook::new();
+    let mut sess = MonitoredSession::builder(g)
+        .session_creator(ferroflow_train::ChiefSessionCreator::new(ferroflow_train::Scaffold::new()))
+        .hook(hook)
+        .build()?;
+    // The target runs, the fetched assign_add returns the new value.
+    let mut req = RunRequest::new().target(gstep.initializer);
+    let i = req.fetch(do_step);
+    let out = sess.run_request(&req)?;
+    assert_eq!(out.values[i].scalar_value::<i64>()?, 1);
+    assert_eq!(calls.count("before_run"), 1);
+    let saver = ferroflow_train::Saver::new(&mut GraphBuilder::new(), None, Default::default()).err();
+    assert!(saver.is_some(), "no variables: a saver needs allow_empty");
+    let graph = Session::graph(&sess).clone();
+    let save_op = graph.collection(ferroflow_graph::GraphKeys::SAVERS)[0].as_op();
+    let saver = ferroflow_train::Saver::from_save_op(&graph, save_op)?;
+    let prefix = saver.save(&mut sess, dir.path().join("model.ckpt"), Some(1))?.unwrap();
+    assert!(prefix.ends_with("model.ckpt-1"));
+    assert_eq!(calls.count("before_run"), 2, "the save ran through the hooks");
     Ok(())
 }
 

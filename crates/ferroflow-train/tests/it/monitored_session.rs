@@ -482,3 +482,116 @@ fn after_create_session_runs_again_after_recovery() -> Result<()> {
     assert_eq!((s.begin, s.after_create_session, s.before_run, s.after_run, s.end), (1, 2, 2, 2, 1));
     Ok(())
 }
+
+/// A test-local stand-in for `StopAtStepHook` (the real hook belongs to the hooks issue), with TF's
+/// algorithm: last step fixed at the first `after_create_session`, stale read + 1, re-read before
+/// stopping.
+struct StopAtStep {
+    num_steps: Option<i64>,
+    last_step: Option<i64>,
+    gstep: Variable,
+}
+
+impl SessionRunHook for StopAtStep {
+    fn after_create_session(&mut self, session: &mut dyn Session, _: &Arc<Coordinator>) -> Result<()> {
+        if self.last_step.is_none() {
+            let gs = session.run(self.gstep.value(), &[])?.scalar::<i64>()?;
+            self.last_step = Some(gs + self.num_steps.unwrap_or(0));
+        }
+        Ok(())
+    }
+    fn before_run(&mut self, _: &mut SessionRunContext<'_>) -> Result<Option<SessionRunArgs>> {
+        Ok(Some(SessionRunArgs::new(self.gstep.value())))
+    }
+    fn after_run(&mut self, ctx: &mut SessionRunContext<'_>, v: &SessionRunValues<'_>) -> Result<()> {
+        let last = self.last_step.unwrap_or(i64::MAX);
+        let estimate = v.results.map(|r| r.scalar::<i64>()).transpose()?.unwrap_or(0) + 1;
+        if estimate >= last && ctx.session().run(self.gstep.value(), &[])?.scalar::<i64>()? >= last {
+            ctx.request_stop();
+        }
+        Ok(())
+    }
+}
+
+/// The graph of MS-060/061 with a saver in the `savers` collection.
+fn stop_graph() -> Result<(GraphBuilder, Variable, ferroflow_graph::Output, Saver)> {
+    let (mut g, gstep, do_step) = gstep_graph()?;
+    let saver = Saver::new(&mut g, None, Default::default())?;
+    g.add_to_collection(
+        ferroflow_graph::GraphKeys::SAVERS,
+        ferroflow_graph::CollectionItem::Op(saver.save_op()),
+    )?;
+    Ok((g, gstep, do_step, saver))
+}
+
+fn restoring_scaffold(saver: &Saver, path: PathBuf) -> Scaffold {
+    let saver = saver.clone();
+    let init_fn: ferroflow_train::InitFn = Arc::new(move |s: &mut dyn Session| saver.restore(s, &path));
+    Scaffold::new().with_init_fn(init_fn)
+}
+
+// MS-060 test_last_step (the save uses SingularMonitoredSession::raw_session where TF uses `_tf_sess()`)
+#[test]
+fn ms060_last_step() -> Result<()> {
+    let dir = tempdir();
+    let (g, gstep, do_step, saver) = stop_graph()?;
+    let hook = StopAtStep { num_steps: None, last_step: Some(3), gstep: gstep.clone() };
+    let mut sess = SingularMonitoredSession::builder(g).hook(hook).build()?;
+    assert_eq!(i64_of(&sess.run(gstep.value(), &[])?), 0);
+    assert!(!sess.should_stop()?);
+    assert_eq!(i64_of(&sess.run(do_step, &[])?), 1);
+    assert!(!sess.should_stop()?);
+    assert_eq!(i64_of(&sess.run(do_step, &[])?), 2);
+    assert!(!sess.should_stop()?);
+    assert_eq!(i64_of(&sess.run(do_step, &[])?), 3);
+    assert!(sess.should_stop()?);
+    let path = saver.save(sess.raw_session().unwrap(), dir.path().join("step-3"), None)?.unwrap();
+    sess.close()?;
+
+    let (g, gstep, do_step, saver) = stop_graph()?;
+    let hook = StopAtStep { num_steps: None, last_step: Some(5), gstep: gstep.clone() };
+    let mut sess = MonitoredSession::builder(g)
+        .session_creator(ChiefSessionCreator::new(restoring_scaffold(&saver, path)))
+        .hook(hook)
+        .build()?;
+    assert_eq!(i64_of(&sess.run(gstep.value(), &[])?), 3);
+    assert!(!sess.should_stop()?);
+    assert_eq!(i64_of(&sess.run(do_step, &[])?), 4);
+    assert!(!sess.should_stop()?);
+    assert_eq!(i64_of(&sess.run(do_step, &[])?), 5);
+    assert!(sess.should_stop()?);
+    Ok(())
+}
+
+// MS-061 test_num_steps
+#[test]
+fn ms061_num_steps() -> Result<()> {
+    let dir = tempdir();
+    let (g, gstep, do_step, saver) = stop_graph()?;
+    let hook = StopAtStep { num_steps: Some(3), last_step: None, gstep: gstep.clone() };
+    let mut sess = SingularMonitoredSession::builder(g).hook(hook).build()?;
+    sess.run(do_step, &[])?;
+    assert!(!sess.should_stop()?);
+    sess.run(do_step, &[])?;
+    assert!(!sess.should_stop()?);
+    sess.run(do_step, &[])?;
+    assert!(sess.should_stop()?);
+    let path = saver.save(sess.raw_session().unwrap(), dir.path().join("step-3"), None)?.unwrap();
+    sess.close()?;
+
+    let (g, gstep, do_step, saver) = stop_graph()?;
+    let hook = StopAtStep { num_steps: Some(4), last_step: None, gstep };
+    let mut sess = MonitoredSession::builder(g)
+        .session_creator(ChiefSessionCreator::new(restoring_scaffold(&saver, path)))
+        .hook(hook)
+        .build()?;
+    assert_eq!(i64_of(&sess.run(do_step, &[])?), 4);
+    assert!(!sess.should_stop()?);
+    assert_eq!(i64_of(&sess.run(do_step, &[])?), 5);
+    assert!(!sess.should_stop()?);
+    assert_eq!(i64_of(&sess.run(do_step, &[])?), 6);
+    assert!(!sess.should_stop()?);
+    assert_eq!(i64_of(&sess.run(do_step, &[])?), 7);
+    assert!(sess.should_stop()?);
+    Ok(())
+}

@@ -203,3 +203,88 @@ print(r.get_tensor("global_step"), r.get_tensor("scope/f32").tolist(), r.get_ten
     let _ = (vars, gstep, sess.close());
     Ok(())
 }
+
+#[test]
+fn max_to_keep_none_and_keep_every_n_hours() -> Result<()> {
+    let dir = tempdir();
+    let (mut g, _, do_step) = gstep_graph()?;
+    let init = g.global_variables_initializer()?;
+    let keep_all = Saver::new(&mut g, None, SaverOptions { max_to_keep: None, ..Default::default() })?;
+    // 1e-6 hours = 3.6 ms: the first checkpoint that falls out of the window is kept for good.
+    let hourly = Saver::new(
+        &mut g,
+        None,
+        SaverOptions {
+            max_to_keep: Some(1),
+            keep_checkpoint_every_n_hours: 1e-6,
+            name: "save_hourly".into(),
+            ..Default::default()
+        },
+    )?;
+    let mut sess = DirectSession::new(g.finalize());
+    sess.run(init, &[])?;
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let all_dir = dir.path().join("all");
+    let hourly_dir = dir.path().join("hourly");
+    std::fs::create_dir_all(&all_dir)?;
+    std::fs::create_dir_all(&hourly_dir)?;
+    for _ in 0..3 {
+        let step = sess.run(do_step, &[])?.scalar::<i64>()?;
+        keep_all.save(&mut sess, all_dir.join("model.ckpt"), Some(step))?;
+        hourly.save(&mut sess, hourly_dir.join("model.ckpt"), Some(step))?;
+    }
+    for step in 1..=3 {
+        assert!(checkpoint_exists(all_dir.join(format!("model.ckpt-{step}"))), "max_to_keep=None keeps all");
+    }
+    let state = CheckpointState::read(&all_dir)?.unwrap();
+    assert_eq!(
+        state.all_model_checkpoint_paths,
+        [all_dir.join("model.ckpt-3").to_string_lossy()],
+        "only the newest listed"
+    );
+    assert!(checkpoint_exists(hourly_dir.join("model.ckpt-1")), "preserved by keep_checkpoint_every_n_hours");
+    assert!(checkpoint_exists(hourly_dir.join("model.ckpt-3")));
+    assert_eq!(hourly.last_checkpoints(), [hourly_dir.join("model.ckpt-3")]);
+    Ok(())
+}
+
+// A checkpoint written by TensorFlow's own Saver is restored by a MonitoredSession.
+#[test]
+fn monitored_session_restores_a_tensorflow_checkpoint() -> Result<()> {
+    let Some(py) = ferroflow_oracle::python("ferroflow-train restore TF checkpoint")
+        .map_err(ferroflow_core::Error::internal)?
+    else {
+        return Ok(());
+    };
+    let dir = tempdir();
+    let script = format!(
+        r#"
+import tensorflow.compat.v1 as tf
+tf.disable_eager_execution()
+g = tf.Graph()
+with g.as_default():
+    v = tf.Variable([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], name="dense/kernel")
+    gs = tf.train.get_or_create_global_step()
+    inc = tf.assign_add(gs, 7)
+    saver = tf.train.Saver()
+    with tf.Session() as s:
+        s.run(tf.global_variables_initializer())
+        s.run(inc)
+        print(saver.save(s, {base:?}, global_step=gs))
+"#,
+        base = dir.path().join("model.ckpt").to_string_lossy()
+    );
+    let out = ferroflow_oracle::run(&py, &["-c", &script]).map_err(ferroflow_core::Error::internal)?;
+    assert!(out.contains("model.ckpt-7"), "{out}");
+
+    let mut g = GraphBuilder::new();
+    let gstep = g.get_or_create_global_step()?;
+    let zeros = g.constant(Tensor::from_vec(&[2, 3], vec![0.0f32; 6])?)?;
+    let kernel = g.variable("dense/kernel", zeros, VariableOptions::default())?;
+    let mut sess = MonitoredSession::builder(g)
+        .session_creator(ChiefSessionCreator::new(Scaffold::new()).checkpoint_dir(dir.path()))
+        .build()?;
+    assert_eq!(i64_of(&sess.run(gstep.value(), &[])?), 7);
+    assert_eq!(sess.run(kernel.value(), &[])?.tensor()?.to_vec::<f32>()?, [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+    Ok(())
+}
