@@ -1,7 +1,7 @@
 //! `CheckpointSaverHook`: saves checkpoints every N seconds or steps, after session creation and at the
 //! end (TF's `tf.train.CheckpointSaverHook`).
 
-use super::{global_step_read, read_step, step_of, CheckpointSaverListener};
+use super::{global_step_read, read_step, step_of, CheckpointSaverListener, ListenerAction};
 use crate::trigger::{Clock, Every, SecondOrStepTimer};
 use crate::{
     Coordinator, Saver, Scaffold, SessionRunArgs, SessionRunContext, SessionRunHook, SessionRunValues,
@@ -21,7 +21,7 @@ use std::sync::Arc;
 ///
 /// Each save calls every listener's `before_save`, saves, writes a `SessionLog CHECKPOINT` event (with
 /// the base path, as TF) to the directory's cached summary writer, then calls every listener's
-/// `after_save`; a listener returning `true` requests a stop (ignored for the saves in
+/// `after_save`; a listener returning `ListenerAction::StopTraining` requests a stop (ignored for the saves in
 /// `after_create_session` and `end`, as in TF).
 ///
 /// The saver is the one given, else the scaffold's, else the single one of the `savers` collection
@@ -180,7 +180,7 @@ impl CheckpointSaverHook {
         }
         let mut stop = false;
         for l in &mut self.listeners {
-            stop |= l.after_save(session, step)?;
+            stop |= l.after_save(session, step)? == ListenerAction::StopTraining;
         }
         Ok(stop)
     }

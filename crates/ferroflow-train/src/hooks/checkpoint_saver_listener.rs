@@ -4,6 +4,16 @@
 use ferroflow_core::Result;
 use ferroflow_session::Session;
 
+/// What a listener asks for after a save (TF: a truthy return of `after_save` stops training).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ListenerAction {
+    /// Go on training.
+    #[default]
+    Continue,
+    /// Request a stop of the training.
+    StopTraining,
+}
+
 /// Called by a [`CheckpointSaverHook`](super::CheckpointSaverHook) around its saves. Every method does
 /// nothing by default.
 pub trait CheckpointSaverListener: Send {
@@ -24,14 +34,14 @@ pub trait CheckpointSaverListener: Send {
         Ok(())
     }
 
-    /// After each save; returning `true` requests a stop of the training (TF: a truthy return). Every
-    /// listener is called even when an earlier one asked to stop.
+    /// After each save; [`ListenerAction::StopTraining`] requests a stop of the training (TF: a truthy
+    /// return). Every listener is called even when an earlier one asked to stop.
     ///
     /// # Errors
     /// Propagates from the hook.
-    fn after_save(&mut self, session: &mut dyn Session, global_step: i64) -> Result<bool> {
+    fn after_save(&mut self, session: &mut dyn Session, global_step: i64) -> Result<ListenerAction> {
         let _ = (session, global_step);
-        Ok(false)
+        Ok(ListenerAction::Continue)
     }
 
     /// At the hook's `end`, after the final save.
@@ -51,7 +61,7 @@ impl<L: CheckpointSaverListener + ?Sized> CheckpointSaverListener for Box<L> {
     fn before_save(&mut self, session: &mut dyn Session, global_step: i64) -> Result<()> {
         (**self).before_save(session, global_step)
     }
-    fn after_save(&mut self, session: &mut dyn Session, global_step: i64) -> Result<bool> {
+    fn after_save(&mut self, session: &mut dyn Session, global_step: i64) -> Result<ListenerAction> {
         (**self).after_save(session, global_step)
     }
     fn end(&mut self, session: &mut dyn Session, global_step: i64) -> Result<()> {

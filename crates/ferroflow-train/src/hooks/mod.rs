@@ -19,7 +19,7 @@ mod stop_at_step;
 mod summary_saver;
 
 pub use checkpoint_saver::CheckpointSaverHook;
-pub use checkpoint_saver_listener::CheckpointSaverListener;
+pub use checkpoint_saver_listener::{CheckpointSaverListener, ListenerAction};
 pub use early_stopping::{EarlyStoppingHook, Mode};
 pub use feed_fn::FeedFnHook;
 pub use final_ops::FinalOpsHook;

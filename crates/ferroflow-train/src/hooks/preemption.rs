@@ -35,7 +35,9 @@ pub enum StopReason {
 /// training loop ends and `close()` runs the other hooks' `end` (TF's `CheckpointSaverHook` then finds
 /// the step already saved only if it saved it itself, so it may save again: harmless). A second signal
 /// while the first is handled exits the process with status 1 at once (signal-hook's conditional
-/// shutdown).
+/// shutdown). When the hook is dropped its handlers are removed, but signal-hook leaves its own
+/// dispatcher installed: a later SIGTERM/SIGINT no longer kills the process by default, so a program
+/// that goes on after training should install its own handling.
 ///
 /// ```
 /// use ferroflow_train::hooks::PreemptionHook;

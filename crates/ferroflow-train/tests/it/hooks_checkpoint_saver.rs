@@ -5,7 +5,7 @@ use crate::hooks_common::{ckpt_step, gs_graph, session_logs_in, Driven};
 use ferroflow_core::{Code, Result};
 use ferroflow_graph::GraphBuilder;
 use ferroflow_session::Session;
-use ferroflow_train::hooks::{CheckpointSaverHook, CheckpointSaverListener};
+use ferroflow_train::hooks::{CheckpointSaverHook, CheckpointSaverListener, ListenerAction};
 use ferroflow_train::{Clock, Every, ManualClock, Saver, SaverOptions, Scaffold, SingularMonitoredSession};
 use parking_lot::Mutex;
 use std::sync::Arc;
@@ -18,7 +18,7 @@ struct Counts {
     end: usize,
 }
 
-/// TF tests' `MockCheckpointSaverListener`: counts calls; `ask_for_stop` makes `after_save` return true.
+/// TF tests' `MockCheckpointSaverListener`: counts calls; `ask_for_stop` makes `after_save` ask to stop.
 #[derive(Clone, Default)]
 struct Listener {
     counts: Arc<Mutex<Counts>>,
@@ -34,9 +34,9 @@ impl CheckpointSaverListener for Listener {
         self.counts.lock().before_save += 1;
         Ok(())
     }
-    fn after_save(&mut self, _: &mut dyn Session, _: i64) -> Result<bool> {
+    fn after_save(&mut self, _: &mut dyn Session, _: i64) -> Result<ListenerAction> {
         self.counts.lock().after_save += 1;
-        Ok(*self.ask_for_stop.lock())
+        Ok(if *self.ask_for_stop.lock() { ListenerAction::StopTraining } else { ListenerAction::Continue })
     }
     fn end(&mut self, _: &mut dyn Session, _: i64) -> Result<()> {
         self.counts.lock().end += 1;
