@@ -91,8 +91,13 @@ fn bench(c: &mut Criterion) {
     });
     let (g, train, _) = graph();
     let mut baseline = MonitoredSession::builder(g).hook(FetchGs(None)).build().unwrap();
-    group.bench_function("monitored_run_with_gs_fetch_baseline", |b| {
+    group.bench_function("monitored_run_with_gs_fetch_hook", |b| {
         b.iter(|| black_box(baseline.run(train, &[]).unwrap()))
+    });
+    let (g, train, _) = graph();
+    let mut bare = MonitoredSession::builder(g).build().unwrap();
+    group.bench_function("monitored_run_without_hooks", |b| {
+        b.iter(|| black_box(bare.run(train, &[]).unwrap()))
     });
     group.finish();
 }
