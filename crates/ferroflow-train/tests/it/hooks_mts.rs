@@ -186,6 +186,25 @@ fn hook_order_on_chief_and_worker() {
         .hook_names()
         .unwrap();
     assert!(names.is_empty(), "{names:?}");
+    // Beyond TF: the preemption hook after the checkpoint saver, the progress display last.
+    let names = MonitoredTrainingSession::builder(gs_graph(1).g)
+        .checkpoint_dir(dir.path())
+        .hook(FakeHook::new())
+        .preemption(true)
+        .progress(Some(10))
+        .hook_names()
+        .unwrap();
+    assert_eq!(
+        names,
+        [
+            "StepCounterHook",
+            "SummarySaverHook",
+            "CheckpointSaverHook",
+            "PreemptionHook",
+            "FakeHook",
+            "ProgressHook"
+        ]
+    );
 }
 
 /// Spec 1.12: both a positive secs and a positive steps period -> InvalidArgument naming the arguments.
