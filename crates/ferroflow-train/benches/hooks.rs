@@ -2,6 +2,10 @@
 //! not trigger (target: under 1 µs). Measured two ways: the hook's own `before_run` + `after_run`
 //! called directly, and a whole `MonitoredSession::run` with the hook against one without hooks (and,
 //! for scale, one with a hook that fetches the global step, as TF's SummarySaverHook does on every run).
+//!
+//! Measured (2 shared cores, load ~7, `--warm-up-time 2 --measurement-time 5`): the hook's own
+//! `before_run` + `after_run` 26.8 ns; a monitored run with the hook 1.098 µs vs 1.072 µs without hooks
+//! (+26 ns); with a hook that fetches the global step on every run (TF's way) 1.468 µs.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use criterion::{criterion_group, criterion_main, Criterion};
