@@ -203,9 +203,12 @@ impl SessionRunHook for CheckpointSaverHook {
     fn after_create_session(&mut self, session: &mut dyn Session, _: &Arc<Coordinator>) -> Result<()> {
         let Some(gs) = self.gs else { return Ok(()) };
         let step = read_step(session, gs)?;
-        if let Some(w) = &self.writer {
-            // TF adds the graph (and the meta graph) each time, so TensorBoard shows the graph that runs.
-            w.add_graph(&session.graph().to_graph_def_bytes())?;
+        if let Some(w) = self.writer.clone() {
+            // TF adds the graph and the meta graph each time, so TensorBoard shows the graph that runs.
+            let graph_def = session.graph().to_graph_def_bytes();
+            w.add_graph(&graph_def)?;
+            let saver = self.resolve_saver(session)?;
+            w.add_meta_graph(&meta_graph_def(session.graph(), &saver, &graph_def)?, None)?;
         }
         // A listener's stop request is ignored here, as in TF.
         self.save(session, step)?;
@@ -246,4 +249,27 @@ impl SessionRunHook for CheckpointSaverHook {
         }
         Ok(())
     }
+}
+
+/// A serialized `MetaGraphDef` with the graph and the saver's `SaverDef` (save tensor, restore op,
+/// retention, V2 format), as TF's `create_meta_graph_def(graph_def, saver_def)` for the summary writer.
+/// The filename tensor and `meta_info_def` are left out.
+fn meta_graph_def(graph: &ferroflow_graph::Graph, saver: &Saver, graph_def: &[u8]) -> Result<Vec<u8>> {
+    use ferroflow_proto::prost::encoding;
+    let mut saver_def = Vec::new();
+    let save = format!("{}:0", graph.node(saver.save_op())?.name);
+    encoding::string::encode(2, &save, &mut saver_def);
+    let restore = graph.node(saver.restore_op())?.name.clone();
+    encoding::string::encode(3, &restore, &mut saver_def);
+    let options = saver.options();
+    let max_to_keep = options.max_to_keep.map_or(0, |n| i32::try_from(n).unwrap_or(i32::MAX));
+    encoding::int32::encode(4, &max_to_keep, &mut saver_def);
+    // keep_checkpoint_every_n_hours is a float in the proto.
+    encoding::float::encode(6, &(options.keep_checkpoint_every_n_hours as f32), &mut saver_def);
+    // SaverDef.CheckpointFormatVersion V2.
+    encoding::int32::encode(7, &2, &mut saver_def);
+    let mut meta = Vec::with_capacity(graph_def.len() + saver_def.len() + 16);
+    encoding::bytes::encode(2, &graph_def.to_vec(), &mut meta);
+    encoding::bytes::encode(3, &saver_def, &mut meta);
+    Ok(meta)
 }

@@ -256,8 +256,8 @@ fn bh032_save_saves_at_end() {
     assert_eq!(ckpt_step(dir.path()), Some(2));
 }
 
-// BH-033 test_summary_writer_defs (partial): after session creation and a run, the directory's writer
-// holds the graph and a CHECKPOINT session log with the base path. ferroflow writes no MetaGraphDef.
+// BH-033 test_summary_writer_defs: after session creation and a run, the directory's writer holds the
+// graph, one MetaGraphDef (graph + SaverDef) and CHECKPOINT session logs with the base path.
 #[test]
 fn bh033_writer_gets_graph_and_checkpoint_events() {
     let dir = crate::common::tempdir();
@@ -270,6 +270,17 @@ fn bh033_writer_gets_graph_and_checkpoint_events() {
     let graphs =
         events.iter().filter(|e| matches!(e.what, Some(ferroflow_proto::EventWhat::GraphDef(_)))).count();
     assert_eq!(graphs, 1);
+    let metas: Vec<Vec<u8>> = events
+        .iter()
+        .filter_map(|e| match &e.what {
+            Some(ferroflow_proto::EventWhat::MetaGraphDef(m)) => Some(m.clone()),
+            _ => None,
+        })
+        .collect();
+    // Exactly one meta graph, holding the graph (field 2) and a SaverDef naming the save op (field 3).
+    assert_eq!(metas.len(), 1);
+    assert_eq!(metas[0][0], 0x12);
+    assert!(String::from_utf8_lossy(&metas[0]).contains("save"), "{:?}", &metas[0][..16]);
     let logs = session_logs_in(dir.path());
     let base = dir.path().join("model.ckpt").to_string_lossy().into_owned();
     assert_eq!(logs, vec![(0, 3, base.clone()), (1, 3, base)]);
