@@ -68,18 +68,30 @@ fn bh058_bh059_final_ops() {
     assert_eq!(v.tensor().unwrap().to_vec::<i32>().unwrap(), [1, 6, 3, 5, 2, 4]);
 }
 
-// BH-060 test_final_ops_triggers_out_of_range_error: the final op's OutOfRange propagates from end().
+/// A kernel that reports the end of its input, as reading an exhausted dataset does.
+struct EndOfSequence;
+impl ferroflow_session::OpKernel for EndOfSequence {
+    fn compute(&self, _: &mut ferroflow_session::OpKernelContext<'_>) -> ferroflow_core::Result<()> {
+        Err(ferroflow_core::Error::out_of_range("End of sequence"))
+    }
+}
+
+// BH-060 test_final_ops_triggers_out_of_range_error: the final op reads an exhausted input; end()
+// (through close()) returns OutOfRange "End of sequence" (FinalOpsHook logs TF's warning about a
+// "dependency back to some input source").
 #[test]
 fn bh060_final_ops_out_of_range() {
+    ferroflow_session::register_kernel("TestEndOfSequence", |_| Ok(Box::new(EndOfSequence)));
     let mut g = GraphBuilder::new();
-    let p = g.placeholder(DType::I32, PartialShape::scalar(), "p").unwrap();
-    let hook = FinalOpsHook::new(p, vec![]);
+    let spec = ferroflow_graph::NodeSpec::new("TestEndOfSequence", vec![])
+        .output(DType::I32, PartialShape::scalar());
+    let next = g.add_node(spec).unwrap().output(0);
+    let hook = FinalOpsHook::new(next, vec![]);
     let values = hook.values();
     let mut sess = SingularMonitoredSession::builder(g).hook(hook).build().unwrap();
-    // Unfed placeholder: the run fails; FinalOpsHook returns the error (an InvalidArgument here; an
-    // exhausted input gives OutOfRange and the warning about "dependency back to some input source").
     let e = sess.close().unwrap_err();
-    assert_ne!(e.code(), Code::Ok);
+    assert_eq!(e.code(), Code::OutOfRange);
+    assert!(e.message().contains("End of sequence"), "{e}");
     assert!(values.lock().is_none());
 }
 
