@@ -132,8 +132,8 @@ impl SecondOrStepTimer {
         Ok(SecondOrStepTimer { every: Some(every.validate("every")?), clock: Clock::System, last: None })
     }
 
-    /// TF's `NeverTriggerTimer`: never triggers, and [`update_last_triggered_step`]
-    /// (Self::update_last_triggered_step) always returns `(None, None)`.
+    /// TF's `NeverTriggerTimer`: never triggers, and
+    /// [`update_last_triggered_step`](Self::update_last_triggered_step) always returns `(None, None)`.
     pub fn never() -> Self {
         SecondOrStepTimer { every: None, clock: Clock::System, last: None }
     }

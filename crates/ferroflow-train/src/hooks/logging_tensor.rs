@@ -60,7 +60,7 @@ impl LoggingTensorHook {
     ///
     /// # Errors
     /// `InvalidArgument` "either at_end and/or exactly one of every_n_iter and every_n_secs must be
-    /// provided." when neither is given; "invalid every_n_iter=<n>." for a non-positive count.
+    /// provided." when neither is given; "invalid every_n_iter=`n`." for a non-positive count.
     pub fn new(every: Option<Every>, at_end: bool) -> Result<Self> {
         let timer = match every {
             None if at_end => SecondOrStepTimer::never(),

@@ -1,6 +1,26 @@
 //! The standard hooks of TF's `basic_session_run_hooks.py`, one file per hook, plus hooks beyond TF1
 //! (preemption, early stopping, progress display, metric loggers). Each keeps TF's trigger semantics;
 //! `spec/monitored_session.md` 1.13 is the reference.
+//!
+//! | hook | TF | what it does |
+//! |---|---|---|
+//! | [`StopAtStepHook`] | `StopAtStepHook` | stop at a global step ([`StopAt`]) |
+//! | [`CheckpointSaverHook`] | `CheckpointSaverHook` | checkpoints at creation, periodically, at end; [`CheckpointSaverListener`]s |
+//! | [`StepCounterHook`] | `StepCounterHook` | `global_step/sec` summary and log |
+//! | [`SummarySaverHook`] | `SummarySaverHook` | summaries periodically, `SessionLog START` per session |
+//! | [`LoggingTensorHook`] | `LoggingTensorHook` | logs tensors every N iterations/seconds and/or at end |
+//! | [`NanTensorHook`] | `NanTensorHook` | fail, stop or roll back on a NaN loss ([`OnNan`]) |
+//! | [`GlobalStepWaiterHook`] | `GlobalStepWaiterHook` | delays a worker until a global step |
+//! | [`FinalOpsHook`] | `FinalOpsHook` | evaluates tensors at end |
+//! | [`FeedFnHook`] | `FeedFnHook` | feeds a function's values into every run |
+//! | [`ProfilerHook`] | `ProfilerHook` | full traces to Chrome-trace `timeline-<step>.json` |
+//! | [`PreemptionHook`] | (beyond TF1) | SIGTERM/SIGINT: finish the step, save, stop, record why |
+//! | [`EarlyStoppingHook`] | `stop_if_no_decrease_hook` family | stop when a metric stops improving |
+//! | [`ProgressHook`] | (beyond TF1) | live bar on a terminal, plain lines otherwise |
+//! | [`MetricLoggerHook`] | (beyond TF1) | CSV / JSON-lines rows of chosen scalars |
+//!
+//! Periodic hooks take an [`Every`](crate::Every) (seconds or steps, one enum instead of TF's two
+//! exclusive arguments) and a [`Clock`](crate::Clock) for tests.
 
 mod checkpoint_saver;
 mod checkpoint_saver_listener;
