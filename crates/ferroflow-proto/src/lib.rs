@@ -11,6 +11,7 @@
 //! assert_eq!(back, t);
 //! ```
 
+mod example;
 mod graph;
 mod step_stats;
 mod summary;
@@ -18,6 +19,7 @@ mod tensor;
 mod tensor_bundle;
 mod tensor_shape;
 
+pub use example::{BytesList, Example, Feature, FeatureKind, Features, FloatList, Int64List};
 pub use graph::{AttrValueKind, AttrValueProto, GraphDef, ListValue, NodeDef};
 pub use prost;
 pub use step_stats::{

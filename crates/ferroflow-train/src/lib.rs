@@ -66,7 +66,9 @@
 //! * `Scaffold::init_fn` takes only the session (a closure captures what it needs).
 
 mod coordinator;
+pub mod hooks;
 mod monitored_session;
+mod monitored_training_session;
 mod saver;
 mod scaffold;
 mod session_creator;
@@ -75,14 +77,17 @@ mod session_run_hook;
 mod session_wrappers;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod trigger;
 
 pub use coordinator::Coordinator;
 pub use monitored_session::{
     MonitoredSession, MonitoredSessionBuilder, SingularMonitoredSession, SingularMonitoredSessionBuilder,
     StepContext, STEP_FN_STOP_MESSAGE,
 };
+pub use monitored_training_session::{MonitoredTrainingSession, MonitoredTrainingSessionBuilder};
 pub use saver::{Saver, SaverOptions};
 pub use scaffold::Scaffold;
 pub use session_creator::{ChiefSessionCreator, SessionCreator, WorkerSessionCreator};
 pub use session_manager::{InitFn, PrepareSessionOptions, SessionManager, SessionManagerOptions};
 pub use session_run_hook::{SessionRunArgs, SessionRunContext, SessionRunHook, SessionRunValues};
+pub use trigger::{Clock, Every, ManualClock, SecondOrStepTimer};

@@ -575,3 +575,47 @@ fn sm022_prepare_session_insufficient_ready_for_local_init_check() -> Result<()>
     assert!(msg.contains("Variables not initialized: v"), "{msg}");
     Ok(())
 }
+
+// With the default 30 s recovery wait and max_wait_secs=3, TF makes exactly one attempt, then raises.
+#[test]
+fn wait_for_session_makes_one_attempt_when_the_wait_exceeds_the_budget() -> Result<()> {
+    let mut g = GraphBuilder::new();
+    let _v = var(&mut g, "v", f32s(vec![1.0]), Default::default())?;
+    let ready = g.report_uninitialized_variables(None)?;
+    let sm = SessionManager::new(
+        g.finalize(),
+        SessionManagerOptions { ready_op: Some(ready), ..Default::default() },
+    )?;
+    let start = std::time::Instant::now();
+    let err = sm.wait_for_session("", &SessionOptions::default(), Some(3.0)).err().unwrap();
+    assert_eq!(err.code(), Code::DeadlineExceeded);
+    assert!(start.elapsed().as_secs_f64() < 1.0, "no sleep");
+    Ok(())
+}
+
+// A worker over a "server" (a shared session): it times out while nothing initialized the model, and
+// gets a ready session, without initializing anything itself, once the chief has.
+#[test]
+fn worker_waits_for_the_chief() -> Result<()> {
+    use ferroflow_train::{MonitoredSession, Scaffold, SessionCreator, WorkerSessionCreator};
+    let mut g = GraphBuilder::new();
+    let v = var(&mut g, "v", f32s(vec![7.0]), Default::default())?;
+    let mut chief_scaffold = Scaffold::new();
+    let graph = chief_scaffold.finalize(&mut g)?;
+    let mut server = SharedSession::new(Box::new(DirectSession::new(graph)));
+    let factory: Arc<dyn SessionFactory> = Arc::new(SharedFactory(server.clone()));
+
+    let mut lonely = WorkerSessionCreator::new(Scaffold::new())
+        .master("grpc://ps:2222")
+        .max_wait(Some(std::time::Duration::from_millis(10)))
+        .factory(Arc::clone(&factory));
+    lonely.finalize(&mut g)?;
+    assert_eq!(lonely.create_session().err().unwrap().code(), Code::DeadlineExceeded);
+
+    // What the chief's creator does: run the init op on the server.
+    server.run(chief_scaffold.init_op().unwrap(), &[])?;
+    let worker = WorkerSessionCreator::new(Scaffold::new()).master("grpc://ps:2222").factory(factory);
+    let mut sess = MonitoredSession::builder(g).session_creator(worker).build()?;
+    assert_eq!(sess.run(v.value(), &[])?.tensor()?.to_vec::<f32>()?, [7.0]);
+    Ok(())
+}
