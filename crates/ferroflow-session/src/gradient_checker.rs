@@ -166,7 +166,8 @@ mod tests {
                 "select",
                 vec![a.clone(), pos.clone()],
                 Box::new(|g, x| {
-                    let c = g.constant(Tensor::from_vec(&[2, 3], vec![true, false, true, false, false, true])?)?;
+                    let c =
+                        g.constant(Tensor::from_vec(&[2, 3], vec![true, false, true, false, false, true])?)?;
                     g.select(c, x[0], x[1])
                 }),
             ),
@@ -213,7 +214,11 @@ mod tests {
             ("reduce_max all", vec![a.clone()], Box::new(|g, x| g.reduce_max(x[0], None, false))),
             ("reduce_min keep", vec![a.clone()], Box::new(|g, x| g.reduce_min(x[0], Some(&[0]), true))),
             ("reduce_prod axis", vec![a.clone()], Box::new(|g, x| g.reduce_prod(x[0], Some(&[1]), false))),
-            ("reduce_prod zero", vec![with_zero.clone()], Box::new(|g, x| g.reduce_prod(x[0], Some(&[-1]), true))),
+            (
+                "reduce_prod zero",
+                vec![with_zero.clone()],
+                Box::new(|g, x| g.reduce_prod(x[0], Some(&[-1]), true)),
+            ),
             ("reduce_prod all", vec![with_zero.clone()], Box::new(|g, x| g.reduce_prod(x[0], None, false))),
             ("softmax", vec![a.clone()], Box::new(|g, x| g.softmax(x[0]))),
             ("log_softmax", vec![a.clone()], Box::new(|g, x| g.log_softmax(x[0]))),

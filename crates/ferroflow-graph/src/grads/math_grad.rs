@@ -222,7 +222,11 @@ fn reciprocal_grad(
     via_output(g, op, grads, GraphBuilder::reciprocal_grad)
 }
 
-fn sigmoid_grad(g: &mut GraphBuilder, op: Operation, grads: &[Option<Output>]) -> Result<Vec<Option<Output>>> {
+fn sigmoid_grad(
+    g: &mut GraphBuilder,
+    op: Operation,
+    grads: &[Option<Output>],
+) -> Result<Vec<Option<Output>>> {
     via_output(g, op, grads, GraphBuilder::sigmoid_grad)
 }
 
@@ -267,11 +271,19 @@ fn maximum_minimum_grad(
     Ok(vec![Some(unbroadcast(g, gx, x)?), Some(unbroadcast(g, gy, y)?)])
 }
 
-fn maximum_grad(g: &mut GraphBuilder, op: Operation, grads: &[Option<Output>]) -> Result<Vec<Option<Output>>> {
+fn maximum_grad(
+    g: &mut GraphBuilder,
+    op: Operation,
+    grads: &[Option<Output>],
+) -> Result<Vec<Option<Output>>> {
     maximum_minimum_grad(g, op, grads, GraphBuilder::greater_equal)
 }
 
-fn minimum_grad(g: &mut GraphBuilder, op: Operation, grads: &[Option<Output>]) -> Result<Vec<Option<Output>>> {
+fn minimum_grad(
+    g: &mut GraphBuilder,
+    op: Operation,
+    grads: &[Option<Output>],
+) -> Result<Vec<Option<Output>>> {
     maximum_minimum_grad(g, op, grads, GraphBuilder::less_equal)
 }
 

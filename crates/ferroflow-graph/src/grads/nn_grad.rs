@@ -59,14 +59,22 @@ fn leaky_relu_grad(
     Ok(vec![Some(g.activation_grad("LeakyReluGrad", dy, x, Some(alpha))?)])
 }
 
-fn softplus_grad(g: &mut GraphBuilder, op: Operation, grads: &[Option<Output>]) -> Result<Vec<Option<Output>>> {
+fn softplus_grad(
+    g: &mut GraphBuilder,
+    op: Operation,
+    grads: &[Option<Output>],
+) -> Result<Vec<Option<Output>>> {
     let Some(dy) = grads[0] else { return Ok(vec![None]) };
     let x = input(g, op, 0)?;
     Ok(vec![Some(g.activation_grad("SoftplusGrad", dy, x, None)?)])
 }
 
 /// TF's `_SoftmaxGrad`: `(dy - sum(dy * s, -1)) * s`.
-fn softmax_grad(g: &mut GraphBuilder, op: Operation, grads: &[Option<Output>]) -> Result<Vec<Option<Output>>> {
+fn softmax_grad(
+    g: &mut GraphBuilder,
+    op: Operation,
+    grads: &[Option<Output>],
+) -> Result<Vec<Option<Output>>> {
     let Some(dy) = grads[0] else { return Ok(vec![None]) };
     let s = op.output(0);
     let ds = g.mul(dy, s)?;
@@ -112,7 +120,11 @@ fn sparse_softmax_xent_grad(
 }
 
 /// Logits as for the sparse version; labels get `dloss * -log_softmax(logits)` (TF's `_v2` gradient).
-fn softmax_xent_grad(g: &mut GraphBuilder, op: Operation, grads: &[Option<Output>]) -> Result<Vec<Option<Output>>> {
+fn softmax_xent_grad(
+    g: &mut GraphBuilder,
+    op: Operation,
+    grads: &[Option<Output>],
+) -> Result<Vec<Option<Output>>> {
     let dlogits = xent_logits_grad(g, op, grads)?;
     let Some(dloss) = grads[0] else { return Ok(vec![dlogits, None]) };
     let logits = input(g, op, 0)?;
@@ -122,7 +134,11 @@ fn softmax_xent_grad(g: &mut GraphBuilder, op: Operation, grads: &[Option<Output
     Ok(vec![dlogits, Some(g.mul(column, neg)?)])
 }
 
-fn bias_add_grad(g: &mut GraphBuilder, _: Operation, grads: &[Option<Output>]) -> Result<Vec<Option<Output>>> {
+fn bias_add_grad(
+    g: &mut GraphBuilder,
+    _: Operation,
+    grads: &[Option<Output>],
+) -> Result<Vec<Option<Output>>> {
     let Some(dy) = grads[0] else { return Ok(vec![None, None]) };
     Ok(vec![Some(dy), Some(g.bias_add_grad(dy)?)])
 }

@@ -499,9 +499,7 @@ impl GraphBuilder {
         }
         let shape = sx.merge(&sy).map_err(|e| e.context(names()))?;
         let rows_ok = match (sc.rank(), shape.rank()) {
-            (Some(1), Some(r)) if r > 1 => {
-                sc.dim(0).zip(shape.dim(0)).is_none_or(|(a, b)| a == b)
-            }
+            (Some(1), Some(r)) if r > 1 => sc.dim(0).zip(shape.dim(0)).is_none_or(|(a, b)| a == b),
             _ => false,
         };
         if !rows_ok && shape.merge(&sc).is_err() {
@@ -534,7 +532,12 @@ impl GraphBuilder {
     ///
     /// # Errors
     /// `InvalidArgument` for different dtypes or shapes that do not broadcast to `t`'s.
-    pub fn clip_by_value(&mut self, t: Output, clip_value_min: Output, clip_value_max: Output) -> Result<Output> {
+    pub fn clip_by_value(
+        &mut self,
+        t: Output,
+        clip_value_min: Output,
+        clip_value_max: Output,
+    ) -> Result<Output> {
         self.with_name_scope("clip_by_value", |g| {
             let lower = g.minimum(t, clip_value_max)?;
             let clipped = g.maximum(lower, clip_value_min)?;
@@ -635,8 +638,9 @@ impl GraphBuilder {
     /// `InvalidArgument` for mismatched dtypes or shapes.
     pub fn prod_grad(&mut self, x: Output, axes: Output, dy: Output) -> Result<Output> {
         let (dtype, shape) = self.input_info("ProdGrad", x)?;
-        let spec =
-            NodeSpec::new("ProdGrad", vec![x, axes, dy]).attr("T", AttrValue::Type(dtype)).output(dtype, shape);
+        let spec = NodeSpec::new("ProdGrad", vec![x, axes, dy])
+            .attr("T", AttrValue::Type(dtype))
+            .output(dtype, shape);
         Ok(self.add_node(spec)?.output(0))
     }
 

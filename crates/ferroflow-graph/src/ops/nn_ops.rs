@@ -140,7 +140,11 @@ impl GraphBuilder {
     /// `InvalidArgument` naming the tensors for labels that are not an int32/int64 vector, logits that
     /// are not a float matrix, or batch sizes that differ. At run time, a label outside `[0, C)` is an
     /// `InvalidArgument` naming the value.
-    pub fn sparse_softmax_cross_entropy_with_logits(&mut self, labels: Output, logits: Output) -> Result<Output> {
+    pub fn sparse_softmax_cross_entropy_with_logits(
+        &mut self,
+        labels: Output,
+        logits: Output,
+    ) -> Result<Output> {
         const OP: &str = "SparseSoftmaxCrossEntropyWithLogits";
         let tlabels = self.check_dtype(OP, labels, INDICES)?;
         let dtype = self.check_dtype(OP, logits, FLOATS)?;
@@ -293,7 +297,8 @@ impl GraphBuilder {
         const OP: &str = "TopKV2";
         let dtype = self.check_dtype(OP, input, NUMERIC)?;
         let shape = self.check_rank_at_least(OP, input, 1)?;
-        let k32 = i32::try_from(k).map_err(|_| Error::invalid_argument(format!("{OP}: k = {k} is too large")))?;
+        let k32 =
+            i32::try_from(k).map_err(|_| Error::invalid_argument(format!("{OP}: k = {k} is too large")))?;
         let out = match shape.dims() {
             Some(d) => {
                 let mut d = d.to_vec();

@@ -141,8 +141,8 @@ pub fn binary_owned<T: Copy + Send + Sync>(
     f: impl Fn(T, T) -> T + Sync + Send,
 ) -> Result<ArrayD<T>> {
     let par = parallel(a.len().max(b.len()), threads);
-    if a.shape() == b.shape() || (b.len() == 1 && b.ndim() <= a.ndim()) {
-        if a.is_unique() {
+    if (a.shape() == b.shape() || (b.len() == 1 && b.ndim() <= a.ndim())) && a.is_unique() {
+        {
             let mut out = a.into_owned();
             if b.shape() == out.shape() {
                 let z = Zip::from(&mut out).and(&b);
@@ -152,7 +152,8 @@ pub fn binary_owned<T: Copy + Send + Sync>(
                     z.for_each(|o, &y| *o = f(*o, y));
                 }
             } else {
-                let y = *b.iter().next().ok_or_else(|| Error::internal("one-element array without element"))?;
+                let y =
+                    *b.iter().next().ok_or_else(|| Error::internal("one-element array without element"))?;
                 if par {
                     out.par_mapv_inplace(|x| f(x, y));
                 } else {
@@ -457,6 +458,8 @@ fn pow(_: &KernelInit<'_>) -> Result<Box<dyn OpKernel>> {
 /// A comparison producing bool; `$bools` says whether bool operands are accepted (equality only).
 macro_rules! comparison {
     ($fn_name:ident, $op:expr, |$x:ident, $y:ident| $body:expr, $bools:expr) => {
+        // The bool arm is compiled for every comparison but reached only by Equal/NotEqual.
+        #[allow(clippy::bool_comparison)]
         fn $fn_name(_: &KernelInit<'_>) -> Result<Box<dyn OpKernel>> {
             Ok(Box::new(FnKernel(|ctx: &mut OpKernelContext<'_>| {
                 let out: ArrayD<bool> = match (ctx.input(0)?, ctx.input(1)?) {
@@ -485,8 +488,8 @@ macro_rules! comparison {
 comparison!(equal, "Equal", |x, y| x == y, true);
 comparison!(not_equal, "NotEqual", |x, y| x != y, true);
 comparison!(less, "Less", |x, y| x < y, false);
-comparison!(less_equal, "LessEqual", |x, y| x <= y, false);
 comparison!(greater, "Greater", |x, y| x > y, false);
+comparison!(less_equal, "LessEqual", |x, y| x <= y, false);
 comparison!(greater_equal, "GreaterEqual", |x, y| x >= y, false);
 
 fn bools(t: Tensor, op: &str) -> Result<ArcArray<bool, IxDyn>> {
@@ -534,7 +537,10 @@ fn select_arrays<T: Clone>(
         )));
     }
     if cond.shape() == x.shape() {
-        return Ok(Zip::from(cond).and(x).and(y).map_collect(|&c, a, b| if c { a.clone() } else { b.clone() }));
+        return Ok(Zip::from(cond)
+            .and(x)
+            .and(y)
+            .map_collect(|&c, a, b| if c { a.clone() } else { b.clone() }));
     }
     if cond.ndim() == 1 && x.ndim() > 1 && cond.len() == x.shape()[0] {
         let mut out = x.to_owned();
@@ -607,7 +613,11 @@ mod tests {
             ("reciprocal", GraphBuilder::reciprocal, vec![4.0, 1.0, 0.25]),
             ("tanh", GraphBuilder::tanh, xs.iter().map(|x| x.tanh()).collect()),
             // sigmoid(1) = 0.7310585786300049 (TF prints 0.7310586 in f32).
-            ("sigmoid", GraphBuilder::sigmoid, vec![0.5621765008857981, 0.7310585786300049, 0.9820137900379085]),
+            (
+                "sigmoid",
+                GraphBuilder::sigmoid,
+                vec![0.5621765008857981, 0.7310585786300049, 0.9820137900379085],
+            ),
         ];
         for (name, f, want) in cases {
             for dtype in [ferroflow_core::DType::F64, ferroflow_core::DType::F32] {

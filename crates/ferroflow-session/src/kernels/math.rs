@@ -479,7 +479,11 @@ macro_rules! arg_kernel {
                     Tensor::I64(a) => arg_reduce(a, axis, $max)?,
                     Tensor::U8(a) => arg_reduce(a, axis, $max)?,
                     other => {
-                        return Err(Error::invalid_argument(format!("{} does not support {}", $name, other.dtype())))
+                        return Err(Error::invalid_argument(format!(
+                            "{} does not support {}",
+                            $name,
+                            other.dtype()
+                        )))
                     }
                 };
                 let out = Tensor::from(idx);
@@ -523,7 +527,7 @@ pub fn prod_grad_array<T: Arith>(
     let permuted_shape = xp.shape().to_vec();
     let xp = xp.as_standard_layout();
     let data = xp.as_slice().ok_or_else(|| Error::internal("row-major array without a slice"))?;
-    let groups = if group == 0 { 0 } else { data.len() / group };
+    let groups = data.len().checked_div(group).unwrap_or(0);
     if dy.len() != groups && group != 0 {
         return Err(Error::invalid_argument(format!(
             "ProdGrad: dy has {} elements for {groups} reduced groups",

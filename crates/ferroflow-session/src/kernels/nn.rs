@@ -304,13 +304,20 @@ fn log_softmax(_: &KernelInit<'_>) -> Result<Box<dyn OpKernel>> {
 fn matrix_dims(shape: &[usize], what: &str) -> Result<(usize, usize)> {
     match shape {
         [n, c] => Ok((*n, *c)),
-        _ => Err(Error::invalid_argument(format!("{what} must be 2-dimensional, got shape {}", Shape::from(shape)))),
+        _ => Err(Error::invalid_argument(format!(
+            "{what} must be 2-dimensional, got shape {}",
+            Shape::from(shape)
+        ))),
     }
 }
 
 /// Loss and backprop of softmax cross-entropy with integer labels; the backprop overwrites the logits'
 /// buffer when it is unique.
-fn sparse_xent<T: Float>(logits: ArcArray<T, IxDyn>, labels: &[i64], threads: usize) -> Result<(Tensor, Tensor)> {
+fn sparse_xent<T: Float>(
+    logits: ArcArray<T, IxDyn>,
+    labels: &[i64],
+    threads: usize,
+) -> Result<(Tensor, Tensor)> {
     let (n, c) = matrix_dims(logits.shape(), "logits")?;
     if labels.len() != n {
         return Err(Error::invalid_argument(format!(
@@ -359,7 +366,9 @@ fn sparse_softmax_xent(_: &KernelInit<'_>) -> Result<Box<dyn OpKernel>> {
         let (loss, backprop) = match ctx.take_input(0)? {
             Tensor::F32(a) => sparse_xent(a, &labels, threads)?,
             Tensor::F64(a) => sparse_xent(a, &labels, threads)?,
-            other => return Err(Error::invalid_argument(format!("logits must be float, got {}", other.dtype()))),
+            other => {
+                return Err(Error::invalid_argument(format!("logits must be float, got {}", other.dtype())))
+            }
         };
         ctx.output(loss);
         ctx.output(backprop);
@@ -429,7 +438,11 @@ fn softmax_xent(_: &KernelInit<'_>) -> Result<Box<dyn OpKernel>> {
 
 // ===== bias =====
 
-fn bias_add_arrays<T: Arith>(value: ArcArray<T, IxDyn>, bias: &ArcArray<T, IxDyn>, threads: usize) -> Result<ArrayD<T>> {
+fn bias_add_arrays<T: Arith>(
+    value: ArcArray<T, IxDyn>,
+    bias: &ArcArray<T, IxDyn>,
+    threads: usize,
+) -> Result<ArrayD<T>> {
     let c = value.shape().last().copied().unwrap_or(0);
     if value.ndim() < 2 || bias.ndim() != 1 || bias.len() != c {
         return Err(Error::invalid_argument(format!(
@@ -515,7 +528,12 @@ fn check_numerics(init: &KernelInit<'_>) -> Result<Box<dyn OpKernel>> {
         let (nan, inf) = match ctx.input(0)? {
             Tensor::F32(a) => scan(a),
             Tensor::F64(a) => scan(a),
-            other => return Err(Error::invalid_argument(format!("CheckNumerics expects floats, got {}", other.dtype()))),
+            other => {
+                return Err(Error::invalid_argument(format!(
+                    "CheckNumerics expects floats, got {}",
+                    other.dtype()
+                )))
+            }
         };
         let what = match (nan, inf) {
             (true, true) => Some("Inf and NaN"),
@@ -536,7 +554,9 @@ fn check_numerics(init: &KernelInit<'_>) -> Result<Box<dyn OpKernel>> {
 fn top_k_rows<T: Arith>(a: &ArcArray<T, IxDyn>, k: usize) -> Result<(ArrayD<T>, ArrayD<i32>)> {
     let n = a.shape().last().copied().ok_or_else(|| Error::invalid_argument("input must be at least 1D"))?;
     if n < k {
-        return Err(Error::invalid_argument(format!("input must have at least k columns. Had {n}, needed {k}")));
+        return Err(Error::invalid_argument(format!(
+            "input must have at least k columns. Had {n}, needed {k}"
+        )));
     }
     let mut dims = a.shape().to_vec();
     if let Some(l) = dims.last_mut() {
@@ -544,7 +564,8 @@ fn top_k_rows<T: Arith>(a: &ArcArray<T, IxDyn>, k: usize) -> Result<(ArrayD<T>, 
     }
     let a = a.as_standard_layout();
     let data = a.as_slice().ok_or_else(|| Error::internal("row-major array without a slice"))?;
-    let rows = if n == 0 { dims.iter().take(dims.len().saturating_sub(1)).product() } else { data.len() / n };
+    let rows =
+        data.len().checked_div(n).unwrap_or_else(|| dims.iter().take(dims.len().saturating_sub(1)).product());
     let mut values = Vec::with_capacity(rows * k);
     let mut indices = Vec::with_capacity(rows * k);
     let mut order: Vec<usize> = Vec::with_capacity(n);
@@ -595,7 +616,9 @@ fn top_k(_: &KernelInit<'_>) -> Result<Box<dyn OpKernel>> {
             Tensor::I32(a) => go!(a),
             Tensor::I64(a) => go!(a),
             Tensor::U8(a) => go!(a),
-            other => return Err(Error::invalid_argument(format!("TopKV2 does not support {}", other.dtype()))),
+            other => {
+                return Err(Error::invalid_argument(format!("TopKV2 does not support {}", other.dtype())))
+            }
         };
         ctx.output(values);
         ctx.output(indices);
@@ -660,14 +683,7 @@ mod tests {
     fn activations_match_tf_values() -> Result<()> {
         let mut g = GraphBuilder::new();
         let x = g.constant(Tensor::vector(vec![-2.0f32, -0.5, 0.0, 3.0, 7.0]))?;
-        let outs = [
-            g.relu(x)?,
-            g.relu6(x)?,
-            g.leaky_relu(x, 0.2)?,
-            g.elu(x)?,
-            g.selu(x)?,
-            g.softplus(x)?,
-        ];
+        let outs = [g.relu(x)?, g.relu6(x)?, g.leaky_relu(x, 0.2)?, g.elu(x)?, g.selu(x)?, g.softplus(x)?];
         let got = fetch(&mut g, &outs)?;
         let e = |v: f64| v.exp() - 1.0;
         assert_close(&got[0], &[0.0, 0.0, 0.0, 3.0, 7.0], 0.0)?;
@@ -679,7 +695,7 @@ mod tests {
         assert_close(&got[4], &[-1.5201665, s * SELU_ALPHA * e(-0.5), 0.0, 3.152103, 7.0 * s], 1e-5)?;
         // tf.nn.softplus(0.) = log(2) = 0.6931472
         let sp = |v: f64| (1.0 + v.exp()).ln();
-        assert_close(&got[5], &[sp(-2.0), sp(-0.5), 0.6931472, sp(3.0), sp(7.0)], 1e-6)?;
+        assert_close(&got[5], &[sp(-2.0), sp(-0.5), std::f64::consts::LN_2, sp(3.0), sp(7.0)], 1e-6)?;
         Ok(())
     }
 
@@ -703,7 +719,11 @@ mod tests {
         assert_close(&got[1], &[0.0, 0.0, 3.0, 0.0], 0.0)?;
         assert_close(&got[2], &[0.1, 0.2, 3.0, 4.0], 1e-12)?;
         assert_close(&got[3], &[0.0, 2.0, 3.0, 4.0], 1e-12)?;
-        assert_close(&got[4], &[1.0 * (-1.0 + s * SELU_ALPHA), 2.0 * s * SELU_ALPHA, 3.0 * s, 4.0 * s], 1e-12)?;
+        assert_close(
+            &got[4],
+            &[1.0 * (-1.0 + s * SELU_ALPHA), 2.0 * s * SELU_ALPHA, 3.0 * s, 4.0 * s],
+            1e-12,
+        )?;
         assert_close(&got[5], &[sig(-1.0), 2.0 * 0.5, 3.0 * sig(2.0), 4.0 * sig(6.0)], 1e-12)?;
         Ok(())
     }

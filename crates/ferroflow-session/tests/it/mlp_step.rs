@@ -29,7 +29,8 @@ fn build(g: &mut GraphBuilder, sizes: [usize; 3], learning_rate: f32) -> Result<
     let mut vars = Vec::new();
     let mut h = x;
     for (i, (fan_in, fan_out)) in [(input, hidden), (hidden, classes)].into_iter().enumerate() {
-        let w0 = g.constant(uniform(&mut rng, &[fan_in, fan_out], (6.0 / (fan_in + fan_out) as f32).sqrt())?)?;
+        let w0 =
+            g.constant(uniform(&mut rng, &[fan_in, fan_out], (6.0 / (fan_in + fan_out) as f32).sqrt())?)?;
         let b0 = g.constant(Tensor::from_vec(&[fan_out], vec![0.0f32; fan_out])?)?;
         let w = g.variable(&format!("w{i}"), w0, VariableOptions::default())?;
         let b = g.variable(&format!("b{i}"), b0, VariableOptions::default())?;
