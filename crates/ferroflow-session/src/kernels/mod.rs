@@ -2,6 +2,7 @@
 
 pub mod array;
 pub mod conv;
+pub mod cwise;
 pub mod math;
 pub mod matmul;
 pub mod nn;
@@ -19,6 +20,7 @@ pub(crate) fn builtin() -> HashMap<String, KernelFactory> {
     for (name, f) in array::KERNELS
         .iter()
         .chain(math::KERNELS)
+        .chain(cwise::KERNELS)
         .chain(matmul::KERNELS)
         .chain(nn::KERNELS)
         .chain(random::KERNELS)
