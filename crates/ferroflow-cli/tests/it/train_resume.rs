@@ -66,3 +66,17 @@ fn a_non_chief_restores_but_writes_nothing() {
     assert_eq!(worker["restored_from"], chief["checkpoint"]);
     assert_eq!(crate::listing(&run_dir), files, "the non-chief left the chief's files alone");
 }
+
+#[test]
+fn defaults_reach_95_percent_held_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = crate::ferroflow()
+        .args(["train", "--checkpoint-dir", &dir.path().display().to_string()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report = crate::report_of(&out.stdout);
+    assert_eq!(report["global_step"], 1000);
+    assert!(report["eval_accuracy"].as_f64().unwrap() >= 0.95, "{report}");
+    assert!(report["loss"].as_f64().unwrap() < 0.5, "{report}");
+}
