@@ -24,6 +24,8 @@
 //! # }
 //! ```
 
+pub mod bench;
+pub mod bench_reference;
 pub mod cli;
 mod cli_error;
 pub mod events;
@@ -47,6 +49,6 @@ pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), Cl
         Command::InspectCheckpoint(args) => inspect_checkpoint::run(args, out),
         Command::Events(args) => events::run(args, out, err),
         Command::Train(args) => train::run(args, out, err),
-        Command::Bench(_) => Err(CliError::usage("bench: not yet built")),
+        Command::Bench(args) => bench::run(args, out),
     }
 }

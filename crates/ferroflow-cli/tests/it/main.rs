@@ -3,6 +3,7 @@
 //! inspect-checkpoint and events.
 
 mod bad_input;
+mod bench;
 mod events;
 mod inspect_checkpoint;
 mod preemption;
