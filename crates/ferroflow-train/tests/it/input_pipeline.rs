@@ -5,8 +5,10 @@
 
 use ferroflow_checkpoint::BundleReader;
 use ferroflow_core::{Code, DType, Error, Result, Tensor};
-use ferroflow_data::{make_initializable_iterator, make_one_shot_iterator, range, DatasetExt, DatasetRef};
-use ferroflow_data::{from_tensor_slices, ElementSpec};
+use ferroflow_data::{
+    from_tensor_slices, make_initializable_iterator, make_one_shot_iterator, range, DatasetExt, DatasetRef,
+    ElementSpec,
+};
 use ferroflow_graph::{CollectionItem, GraphBuilder, GraphKeys, Output, Variable, VariableOptions};
 use ferroflow_session::{DirectSession, SessionExt};
 use ferroflow_train::testing::RecordingHook;
@@ -37,6 +39,9 @@ fn pipeline(ds: &DatasetRef, saveable: bool) -> Result<(GraphBuilder, Pipeline)>
     Ok((g, Pipeline { batch, train, gs }))
 }
 
+/// The batches a run saw, in order.
+type Batches = Vec<Vec<i64>>;
+
 /// One training step: the batch it consumed.
 fn step(sess: &mut MonitoredSession, p: &Pipeline) -> Result<Vec<i64>> {
     let out = sess.run(vec![p.batch, p.train], &[])?;
@@ -44,7 +49,7 @@ fn step(sess: &mut MonitoredSession, p: &Pipeline) -> Result<Vec<i64>> {
 }
 
 /// Training until the end of input inside `scope`: the batches seen.
-fn train_to_end(sess: &mut MonitoredSession, p: &Pipeline) -> Result<Vec<Vec<i64>>> {
+fn train_to_end(sess: &mut MonitoredSession, p: &Pipeline) -> Result<Batches> {
     let mut seen = Vec::new();
     let ended = sess.scope(|s| -> Result<()> {
         loop {
@@ -73,10 +78,7 @@ fn end_of_input_ends_the_scope_calls_end_and_saves_the_final_checkpoint() -> Res
     let ds = from_tensor_slices(vec![Tensor::vector((0..10i64).collect())])?.batch(3, false)?;
     let (g, p) = pipeline(&ds, true)?;
     let (hook, log) = RecordingHook::new();
-    let mut sess = MonitoredTrainingSession::builder(g)
-        .checkpoint_dir(dir.path())
-        .hook(hook)
-        .build()?;
+    let mut sess = MonitoredTrainingSession::builder(g).checkpoint_dir(dir.path()).hook(hook).build()?;
     let seen = train_to_end(&mut sess, &p)?;
     assert_eq!(seen, vec![vec![0, 1, 2], vec![3, 4, 5], vec![6, 7, 8], vec![9]]);
     assert!(sess.is_closed(), "the scope closed the session");
@@ -97,7 +99,7 @@ fn end_of_input_ends_the_scope_calls_end_and_saves_the_final_checkpoint() -> Res
 }
 
 /// The batches of an uninterrupted run.
-fn uninterrupted(ds: &DatasetRef) -> Result<Vec<Vec<i64>>> {
+fn uninterrupted(ds: &DatasetRef) -> Result<Batches> {
     let (g, p) = pipeline(ds, true)?;
     let mut sess = MonitoredSession::builder(g).build()?;
     train_to_end(&mut sess, &p)
@@ -111,7 +113,7 @@ fn crash_and_resume(
     k: i64,
     lost: i64,
     saveable: bool,
-) -> Result<(Vec<Vec<i64>>, Vec<Vec<i64>>)> {
+) -> Result<(Batches, Batches)> {
     let dir = crate::common::tempdir();
     let mut before = Vec::new();
     {
@@ -129,8 +131,7 @@ fn crash_and_resume(
     assert_eq!(global_step_in(&latest)?, k, "the checkpoint of step {k} is the newest");
 
     let (g, p) = pipeline(ds, saveable)?;
-    let mut sess =
-        MonitoredTrainingSession::builder(g).checkpoint_dir(dir.path()).build()?;
+    let mut sess = MonitoredTrainingSession::builder(g).checkpoint_dir(dir.path()).build()?;
     assert_eq!(sess.run(p.gs.value(), &[])?.scalar::<i64>()?, k, "restored global step");
     let after = train_to_end(&mut sess, &p)?;
     Ok((before, after))
@@ -188,8 +189,7 @@ fn resuming_at_batch_one_million_does_not_replay_the_input() -> Result<()> {
     {
         let ds = range((AT - 1) * B, i64::MAX, 1)?.map(spec.clone(), Ok)?.batch(B as usize, false)?;
         let (g, p) = pipeline(&ds, true)?;
-        let mut sess =
-            MonitoredTrainingSession::builder(g).checkpoint_dir(dir.path()).build()?;
+        let mut sess = MonitoredTrainingSession::builder(g).checkpoint_dir(dir.path()).build()?;
         assert_eq!(step(&mut sess, &p)?, vec![3_999_996, 3_999_997, 3_999_998, 3_999_999]);
         sess.close()?;
     }
@@ -212,8 +212,7 @@ fn resuming_at_batch_one_million_does_not_replay_the_input() -> Result<()> {
         })?
         .batch(B as usize, false)?;
     let (g, p) = pipeline(&ds, true)?;
-    let mut sess =
-        MonitoredTrainingSession::builder(g).checkpoint_dir(dir.path()).build()?;
+    let mut sess = MonitoredTrainingSession::builder(g).checkpoint_dir(dir.path()).build()?;
     assert_eq!(calls.load(Ordering::SeqCst), 0, "restoring produced no element");
     assert_eq!(step(&mut sess, &p)?, vec![4_000_000, 4_000_001, 4_000_002, 4_000_003], "batch 10^6");
     assert_eq!(calls.load(Ordering::SeqCst), 4, "only the elements of the next batch were produced");
@@ -316,10 +315,11 @@ fn an_initializable_iterator_resumes_too() -> Result<()> {
         let one = g.constant(Tensor::scalar(1i64))?;
         let train = g.with_control_dependencies(&[batch.op()], |g| g.assign_add(&gs, one))?;
         let init = it.initializer().expect("initializable");
-        let scaffold = Scaffold::new().with_init_fn(Arc::new(move |s: &mut dyn ferroflow_session::Session| {
-            s.run_request(&ferroflow_session::RunRequest { targets: vec![init], ..Default::default() })
-                .map(|_| ())
-        }));
+        let scaffold =
+            Scaffold::new().with_init_fn(Arc::new(move |s: &mut dyn ferroflow_session::Session| {
+                s.run_request(&ferroflow_session::RunRequest { targets: vec![init], ..Default::default() })
+                    .map(|_| ())
+            }));
         Ok((g, Pipeline { batch, train, gs }, scaffold))
     };
     let (g, p, scaffold) = build()?;
@@ -334,10 +334,8 @@ fn an_initializable_iterator_resumes_too() -> Result<()> {
     }
     drop(sess);
     let (g, p, scaffold) = build()?;
-    let mut sess = MonitoredTrainingSession::builder(g)
-        .scaffold(scaffold)
-        .checkpoint_dir(dir.path())
-        .build()?;
+    let mut sess =
+        MonitoredTrainingSession::builder(g).scaffold(scaffold).checkpoint_dir(dir.path()).build()?;
     assert_eq!(sess.run(p.gs.value(), &[])?.scalar::<i64>()?, 6);
     let after = train_to_end(&mut sess, &p)?;
     assert_eq!(after[..2], reference[6..], "the lost steps come back as they were");
