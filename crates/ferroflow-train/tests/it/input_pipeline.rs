@@ -108,12 +108,7 @@ fn uninterrupted(ds: &DatasetRef) -> Result<Batches> {
 /// Runs `k + lost` steps saving a checkpoint every `k` steps (so the last one is at step `k`), drops
 /// everything as a crash would (no `close`, no `end`, no final save), then rebuilds the graph and a new
 /// session from the checkpoint directory. Returns the batches before the crash and after the resume.
-fn crash_and_resume(
-    ds: &DatasetRef,
-    k: i64,
-    lost: i64,
-    saveable: bool,
-) -> Result<(Batches, Batches)> {
+fn crash_and_resume(ds: &DatasetRef, k: i64, lost: i64, saveable: bool) -> Result<(Batches, Batches)> {
     let dir = crate::common::tempdir();
     let mut before = Vec::new();
     {
@@ -340,5 +335,38 @@ fn an_initializable_iterator_resumes_too() -> Result<()> {
     let after = train_to_end(&mut sess, &p)?;
     assert_eq!(after[..2], reference[6..], "the lost steps come back as they were");
     assert_eq!(after.len(), 14 - 6);
+    Ok(())
+}
+
+// The real TensorFlow reads a checkpoint holding an iterator state: the key is a string scalar whose
+// bytes are ours, next to the variables.
+#[test]
+fn tensorflow_reads_a_checkpoint_with_an_iterator_state() -> Result<()> {
+    let Some(py) =
+        ferroflow_oracle::python("ferroflow-train iterator checkpoint interop").map_err(Error::internal)?
+    else {
+        return Ok(());
+    };
+    let dir = crate::common::tempdir();
+    let (g, p) = pipeline(&shuffled_epochs()?, true)?;
+    let mut sess = MonitoredTrainingSession::builder(g).checkpoint_dir(dir.path()).build()?;
+    step(&mut sess, &p)?;
+    step(&mut sess, &p)?;
+    sess.close()?;
+    let latest = Saver::latest_checkpoint(dir.path())?.expect("a checkpoint");
+    let key = "OneShotIterator/.ATTRIBUTES/ITERATOR_STATE";
+    let ours = BundleReader::open(&latest)?.read(key)?.scalar_value::<Vec<u8>>()?;
+    let script = format!(
+        r#"
+import tensorflow as tf
+r = tf.train.load_checkpoint({prefix:?})
+print(r.get_variable_to_dtype_map()[{key:?}].name, r.get_variable_to_shape_map()[{key:?}], r.get_tensor("global_step"))
+print(r.get_tensor({key:?}).hex())
+"#,
+        prefix = latest.to_string_lossy(),
+    );
+    let out = ferroflow_oracle::run(&py, &["-c", &script]).map_err(Error::internal)?;
+    let hex: String = ours.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(out.trim(), format!("string [] 2\n{hex}"), "{out}");
     Ok(())
 }
