@@ -158,6 +158,26 @@ fn a_run_killed_and_resumed_sees_the_batches_of_an_uninterrupted_run() -> Result
     Ok(())
 }
 
+// The same with a map and a prefetching thread at the end of the pipeline: the elements the thread had
+// produced ahead of the checkpoint are part of the saved position, not lost or repeated.
+#[test]
+fn a_prefetching_pipeline_resumes_exactly_too() -> Result<()> {
+    let ds = shuffled_epochs()?
+        .map(ElementSpec::new(vec![DType::I64], vec![ferroflow_core::PartialShape::new(vec![None])])?, |e| {
+            Ok(vec![Tensor::vector(e[0].to_vec::<i64>()?.into_iter().map(|v| v * 10).collect())])
+        })?
+        .prefetch(3)?;
+    let reference = uninterrupted(&ds)?;
+    assert_eq!(reference.len(), 14);
+    for (k, lost) in [(2, 1), (7, 3), (12, 1)] {
+        let (before, after) = crash_and_resume(&ds, k, lost, true)?;
+        let k = k as usize;
+        assert_eq!(before, reference[..k + lost as usize], "k = {k}: before the crash");
+        assert_eq!(after, reference[k..], "k = {k}: after the resume");
+    }
+    Ok(())
+}
+
 // The same kill and resume without registering the iterator: the resumed run starts the input over,
 // which the comparison above would catch (the control that shows the test has teeth).
 #[test]
