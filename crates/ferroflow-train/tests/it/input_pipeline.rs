@@ -282,6 +282,17 @@ fn the_iterator_key_is_in_the_checkpoint_and_its_absence_is_not_found() -> Resul
     let err = saver.restore(&mut sess, &without).unwrap_err();
     assert_eq!(err.code(), Code::NotFound, "{err}");
     assert!(err.message().contains(&format!("Key {key} not found in checkpoint")), "{err}");
+
+    // A state of another pipeline under the same key is refused, not misread.
+    let mut g = GraphBuilder::new();
+    let c = g.constant(Tensor::scalar(1.5f32))?;
+    g.variable("v", c, VariableOptions::default())?;
+    make_one_shot_iterator(&mut g, &range(0, 10, 1)?.batch(2, false)?)?.saveable(&mut g)?;
+    let saver = Saver::new(&mut g, None, SaverOptions::default())?;
+    let mut sess = DirectSession::new(g.finalize());
+    let err = saver.restore(&mut sess, &with).unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument, "{err}");
+    assert!(err.message().contains("expected a 'batch' iterator, found 'range'"), "{err}");
     Ok(())
 }
 
