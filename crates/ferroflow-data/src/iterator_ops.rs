@@ -12,10 +12,18 @@
 //! 4. `get_next` returns the next element, then fails with `OutOfRange` "End of sequence";
 //! 5. `SerializeIterator` / [`Iterator::save_state`] capture the position as a string tensor, and
 //!    `DeserializeIterator` / [`Iterator::restore_state`] put it back (in the same or a new session).
+//!
+//! Checkpoints: [`Iterator::saveable`] (TF1's `make_saveable_from_iterator` plus adding it to the
+//! `saveable_objects` collection) makes the default `Saver` save the position with the variables,
+//! under [`Iterator::checkpoint_key`], and restore it with them. Registration is opt-in, as in TF1:
+//! a graph whose iterators are not registered writes exactly the checkpoints it wrote before, and can
+//! still restore checkpoints written without iterator state (TF's own, for example).
 
 use crate::{DatasetIterator, DatasetRef, ElementSpec, IteratorContext, IteratorState, IteratorStateWriter};
 use ferroflow_core::{DType, Error, PartialShape, Result, Tensor};
-use ferroflow_graph::{AttrValue, Graph, GraphBuilder, Node, NodeSpec, Operation, Output};
+use ferroflow_graph::{
+    AttrValue, CollectionItem, Graph, GraphBuilder, GraphKeys, Node, NodeSpec, Operation, Output,
+};
 use ferroflow_session::kernel::FnKernel;
 use ferroflow_session::{register_kernel, KernelInit, OpKernel, OpKernelContext, ResourceManager};
 use parking_lot::Mutex;
@@ -357,6 +365,47 @@ impl Iterator {
             return Err(Error::invalid_argument("DeserializeIterator needs a string state"));
         }
         g.add_node(NodeSpec::new(DESERIALIZE, vec![self.handle, state]).name(Some("DeserializeIterator")))
+    }
+
+    /// The key of this iterator's state in a checkpoint: `<iterator node name>/.ATTRIBUTES/ITERATOR_STATE`,
+    /// the key TF2's object-based checkpoints give an iterator attribute. Node names are stable when
+    /// the graph is rebuilt by the same code, so a restarted process finds its iterator's state.
+    pub fn checkpoint_key(&self) -> String {
+        format!("{}/.ATTRIBUTES/ITERATOR_STATE", self.node_name)
+    }
+
+    /// Makes the iterator's position part of checkpoints (TF1's
+    /// `tf.data.experimental.make_saveable_from_iterator` added to the `saveable_objects`
+    /// collection): adds a `SerializeIterator` node to [`GraphKeys::SAVEABLE_OBJECTS`], so that a
+    /// `Saver` built afterwards over the default variable list saves the state under
+    /// [`checkpoint_key`](Self::checkpoint_key) and restores it through `DeserializeIterator`.
+    /// Returns the state tensor. Calling it again returns the same tensor.
+    ///
+    /// Call it before the saver is built (before the scaffold is finalized). Restoring then needs the
+    /// key in the checkpoint: a checkpoint without it fails with `NotFound` naming the key, like a
+    /// missing variable. Do not run an initializable iterator's `initializer` after a restore: it
+    /// starts the iterator over.
+    ///
+    /// # Errors
+    /// `FailedPrecondition` on a finalized graph.
+    pub fn saveable(&self, g: &mut GraphBuilder) -> Result<Output> {
+        let key = self.checkpoint_key();
+        let registered: Vec<Output> =
+            g.collection(GraphKeys::SAVEABLE_OBJECTS).iter().filter_map(CollectionItem::as_tensor).collect();
+        for t in registered {
+            if g.node(t.op())?.attrs.str(GraphKeys::SAVEABLE_KEY_ATTR).ok() == Some(key.as_str()) {
+                return Ok(t);
+            }
+        }
+        let op = g.add_node(
+            NodeSpec::new(SERIALIZE, vec![self.handle])
+                .name(Some("SerializeIterator"))
+                .attr(GraphKeys::SAVEABLE_KEY_ATTR, AttrValue::Str(key))
+                .attr(GraphKeys::SAVEABLE_RESTORE_OP_ATTR, AttrValue::Str(DESERIALIZE.to_string()))
+                .output(DType::String, PartialShape::scalar()),
+        )?;
+        g.add_to_collection(GraphKeys::SAVEABLE_OBJECTS, CollectionItem::Tensor(op.output(0)))?;
+        Ok(op.output(0))
     }
 
     fn resource(&self, graph: &Graph, resources: &ResourceManager) -> Result<Arc<IteratorResource>> {

@@ -31,7 +31,10 @@
 //!   `ignore_errors`, and [`zip`];
 //! - iterator ops: [`make_one_shot_iterator`], [`make_initializable_iterator`], [`Iterator::get_next`];
 //! - state: [`Iterator::save_state`] / [`Iterator::restore_state`] and the `SerializeIterator` /
-//!   `DeserializeIterator` ops ([`Iterator::serialize`], [`Iterator::deserialize`]).
+//!   `DeserializeIterator` ops ([`Iterator::serialize`], [`Iterator::deserialize`]);
+//! - checkpoints: [`Iterator::saveable`] puts the iterator in the `saveable_objects` collection, so
+//!   the default `Saver` of `ferroflow-train` saves and restores its position with the variables
+//!   (opt-in, as TF1's `make_saveable_from_iterator`).
 //!
 //! Differences from TF1's `tf.data`:
 //! - elements are flat lists of tensors (no nested dicts or tuples); `map` and `interleave` take the

@@ -7,7 +7,7 @@ use ferroflow_checkpoint::{
     RetentionPolicy, CHECKPOINT_STATE_FILENAME,
 };
 use ferroflow_core::{Code, DType, Error, PartialShape, Result, Shape, Tensor};
-use ferroflow_graph::{AttrValue, Graph, GraphBuilder, NodeSpec, Operation, Output, Variable};
+use ferroflow_graph::{AttrValue, Graph, GraphBuilder, GraphKeys, NodeSpec, Operation, Output, Variable};
 use ferroflow_session::kernel::{KernelInit, OpKernel, OpKernelContext};
 use ferroflow_session::{register_kernel, RunRequest, Session};
 use parking_lot::Mutex;
@@ -45,7 +45,10 @@ impl Default for SaverOptions {
 /// Saves and restores variables (TF's `tf.train.Saver`, V2 format).
 ///
 /// Building adds a `SaveV2` node (inputs: the prefix placeholder and the variables) and a `RestoreV2` node
-/// whose outputs are assigned to the variables. [`save`](Self::save) writes `<save_path>-<step>`
+/// whose outputs are assigned to the variables. With the default variable list, the objects of the
+/// [`GraphKeys::SAVEABLE_OBJECTS`] collection (input iterators registered with `Iterator::saveable`) are
+/// saved too, after the variables, under their own keys, and restored by the op each names; without
+/// such objects the checkpoint is exactly TF's. [`save`](Self::save) writes `<save_path>-<step>`
 /// (`.index` + `.data-00000-of-00001`), then the `checkpoint` state file, then deletes at most one
 /// checkpoint that fell out of `max_to_keep`.
 ///
@@ -105,11 +108,12 @@ fn now() -> f64 {
 }
 
 impl Saver {
-    /// Adds save and restore nodes for `var_list` (by default, every global variable) under
-    /// `options.name`.
+    /// Adds save and restore nodes for `var_list` (by default, every global variable and every
+    /// saveable object of [`GraphKeys::SAVEABLE_OBJECTS`], as TF1's default) under `options.name`.
     ///
     /// # Errors
-    /// `InvalidArgument` for no variables without `allow_empty`, or two variables with the same name;
+    /// `InvalidArgument` for nothing to save without `allow_empty`, two variables (or saveables) with the
+    /// same name, or a saveable entry that does not follow the collection's protocol;
     /// `FailedPrecondition` when the graph is frozen.
     pub fn new(
         graph: &mut GraphBuilder,
@@ -117,22 +121,21 @@ impl Saver {
         options: SaverOptions,
     ) -> Result<Saver> {
         register_kernels();
-        let vars: Vec<Variable> = match var_list {
-            Some(v) => v.to_vec(),
-            None => graph.global_variables(),
+        let (vars, saveables): (Vec<Variable>, Vec<Saveable>) = match var_list {
+            Some(v) => (v.to_vec(), Vec::new()),
+            None => (graph.global_variables(), saveables(graph)?),
         };
-        if vars.is_empty() && !options.allow_empty {
+        if vars.is_empty() && saveables.is_empty() && !options.allow_empty {
             return Err(Error::invalid_argument("No variables to save"));
         }
-        let mut names: Vec<String> = Vec::with_capacity(vars.len());
-        for v in &vars {
-            if names.contains(&v.name) {
+        let mut names: Vec<String> = Vec::with_capacity(vars.len() + saveables.len());
+        for name in vars.iter().map(|v| &v.name).chain(saveables.iter().map(|s| &s.key)) {
+            if names.contains(name) {
                 return Err(Error::invalid_argument(format!(
-                    "At least two variables have the same name: {}",
-                    v.name
+                    "At least two variables have the same name: {name}"
                 )));
             }
-            names.push(v.name.clone());
+            names.push(name.clone());
         }
         let scope = options.name.clone();
         let (filename, save_op, restore_op) = graph.with_name_scope(&scope, |g| {
@@ -143,14 +146,23 @@ impl Saver {
             for v in &vars {
                 restore = restore.output(v.dtype, PartialShape::known(v.shape.dims()));
             }
+            for _ in &saveables {
+                restore = restore.output(DType::String, PartialShape::scalar());
+            }
             let restore = g.add_node(restore)?;
-            let mut assigns = Vec::with_capacity(vars.len());
+            let mut assigns = Vec::with_capacity(vars.len() + saveables.len());
             for (i, v) in vars.iter().enumerate() {
                 assigns.push(g.assign(v, restore.output(i))?.op());
+            }
+            for (i, s) in saveables.iter().enumerate() {
+                let mut inputs = s.restore_inputs.clone();
+                inputs.push(restore.output(vars.len() + i));
+                assigns.push(g.add_node(NodeSpec::new(&s.restore_op, inputs))?);
             }
             let restore_all = g.group(&assigns, "restore_all")?;
             let mut inputs = vec![filename];
             inputs.extend(vars.iter().map(Variable::value));
+            inputs.extend(saveables.iter().map(|s| s.tensor));
             let save = g.add_node(
                 NodeSpec::new("SaveV2", inputs)
                     .name(Some("SaveV2"))
@@ -239,7 +251,7 @@ impl Saver {
         self.inner.restore_op
     }
 
-    /// The checkpoint keys, i.e. the variables' names.
+    /// The checkpoint keys: the variables' names, then the saveable objects' keys.
     pub fn names(&self) -> &[String] {
         &self.inner.names
     }
@@ -327,8 +339,9 @@ impl Saver {
     ///
     /// # Errors
     /// `InvalidArgument` "The passed save_path is not a valid checkpoint: ..." when there are no files;
-    /// `NotFound` naming a variable missing from the checkpoint; `InvalidArgument` naming a variable whose
-    /// dtype or shape differs; both prefixed with TF's "Restoring from checkpoint failed. ..." text.
+    /// `NotFound` naming a variable (or a saveable object's key, such as an iterator's) missing from the
+    /// checkpoint; `InvalidArgument` naming a variable whose dtype or shape differs, or an iterator state
+    /// of another pipeline; both prefixed with TF's "Restoring from checkpoint failed. ..." text.
     pub fn restore(&self, session: &mut dyn Session, prefix: impl AsRef<Path>) -> Result<()> {
         if self.inner.names.is_empty() {
             return Ok(());
@@ -397,6 +410,55 @@ impl Saver {
             _ => latest_valid_checkpoint(dir),
         }
     }
+}
+
+/// An entry of [`GraphKeys::SAVEABLE_OBJECTS`], read from its node's attributes.
+struct Saveable {
+    /// The checkpoint key.
+    key: String,
+    /// The string scalar to save.
+    tensor: Output,
+    /// The op type that restores from a string scalar.
+    restore_op: String,
+    /// The restore node's inputs before the restored tensor (the save node's inputs).
+    restore_inputs: Vec<Output>,
+}
+
+/// The saveable objects of the graph, in collection order (so the save and restore nodes of two savers
+/// of the same graph agree).
+fn saveables(graph: &Graph) -> Result<Vec<Saveable>> {
+    let mut out = Vec::new();
+    for item in graph.collection(GraphKeys::SAVEABLE_OBJECTS) {
+        let tensor = item.as_tensor().ok_or_else(|| {
+            Error::invalid_argument(format!(
+                "collection {} holds an op; its entries must be tensors",
+                GraphKeys::SAVEABLE_OBJECTS
+            ))
+        })?;
+        if graph.dtype(tensor)? != DType::String {
+            return Err(Error::invalid_argument(format!(
+                "saveable object {} is not a string tensor",
+                graph.node(tensor.op())?.name
+            )));
+        }
+        let node = graph.node(tensor.op())?;
+        let attr = |name: &str| {
+            node.attrs.str(name).map(str::to_string).map_err(|e| {
+                Error::invalid_argument(format!(
+                    "saveable object '{}' lacks its {name} attribute: {}",
+                    node.name,
+                    e.message()
+                ))
+            })
+        };
+        out.push(Saveable {
+            key: attr(GraphKeys::SAVEABLE_KEY_ATTR)?,
+            tensor,
+            restore_op: attr(GraphKeys::SAVEABLE_RESTORE_OP_ATTR)?,
+            restore_inputs: node.inputs.clone(),
+        });
+    }
+    Ok(out)
 }
 
 /// Registers the `SaveV2`/`RestoreV2` kernels once per process.

@@ -19,6 +19,7 @@ mod hooks_step_counter;
 mod hooks_stop_at_step;
 mod hooks_summary_saver;
 mod hooks_trigger;
+mod input_pipeline;
 mod monitored_session;
 mod recoverable_session;
 mod saver;
