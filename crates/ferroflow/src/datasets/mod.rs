@@ -1,0 +1,5 @@
+//! Data sets shipped inside the binary.
+
+mod digits;
+
+pub use digits::Digits;
