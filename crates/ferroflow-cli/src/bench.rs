@@ -2,9 +2,9 @@
 //! times it, with the same JSON fields, so the two can be compared side by side
 //! (`scripts/compare_tf.sh`).
 
-use crate::bench_reference::{build_reference, reference_batch, ReferenceModel};
 use crate::cli::{BenchArgs, BenchMode, BenchModel};
 use crate::CliError;
+use ferroflow::{build_reference, reference_batch, ReferenceModel};
 use ferroflow_graph::GraphBuilder;
 use ferroflow_session::{DirectSession, Fetch, SessionExt, SessionOptions};
 use serde::Serialize;

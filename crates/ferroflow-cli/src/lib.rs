@@ -25,7 +25,6 @@
 //! ```
 
 pub mod bench;
-pub mod bench_reference;
 pub mod cli;
 mod cli_error;
 pub mod events;

@@ -8,14 +8,13 @@
 //! end; a `SessionLog` START is written at the starting step, so TensorBoard (and `ferroflow events`) drop
 //! what a killed run wrote after its last checkpoint.
 
-mod digits_data;
 mod digits_model;
 mod preemption;
 mod progress;
 mod variable_saver;
 
-pub use digits_data::Digits;
 pub use digits_model::{accuracy, DigitsModel, ModelConfig};
+pub use ferroflow::datasets::Digits;
 pub use preemption::Preemption;
 pub use progress::{Progress, StepStatus};
 pub use variable_saver::VariableSaver;
