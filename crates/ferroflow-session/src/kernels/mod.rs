@@ -9,6 +9,7 @@ pub mod nn;
 pub mod pooling;
 pub mod random;
 pub mod state;
+pub mod summary;
 pub mod training;
 
 use crate::kernel::KernelFactory;
@@ -27,6 +28,7 @@ pub(crate) fn builtin() -> HashMap<String, KernelFactory> {
         .chain(conv::KERNELS)
         .chain(pooling::KERNELS)
         .chain(training::KERNELS)
+        .chain(summary::KERNELS)
     {
         m.insert((*name).to_string(), *f);
     }
