@@ -697,3 +697,40 @@ impl GraphBuilder {
         Ok(self.add_node(spec)?.output(0))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferroflow_core::Code;
+
+    #[test]
+    fn shape_inference_and_errors() -> Result<()> {
+        let mut g = GraphBuilder::new();
+        let x = g.placeholder(DType::F32, PartialShape::new(vec![None, Some(3)]), "x")?;
+        let i = g.placeholder(DType::I32, PartialShape::known(&[3]), "i")?;
+        let cases = [
+            (g.argmax(x, 1)?, "[?]", DType::I64),
+            (g.argmin_typed(x, 0, DType::I32)?, "[3]", DType::I32),
+            (g.reduce_max(x, Some(&[1]), true)?, "[?,1]", DType::F32),
+            (g.reduce_prod(x, None, false)?, "[]", DType::F32),
+            (g.less(x, x)?, "[?,3]", DType::Bool),
+            (g.maximum(i, i)?, "[3]", DType::I32),
+        ];
+        for (out, shape, dtype) in cases {
+            assert_eq!(g.shape(out)?.to_string(), shape);
+            assert_eq!(g.dtype(out)?, dtype);
+        }
+        for err in [
+            g.argmax(x, 2).unwrap_err(),
+            g.argmax_typed(x, 0, DType::F32).unwrap_err(),
+            g.exp(i).unwrap_err(),
+            g.logical_not(x).unwrap_err(),
+            g.clip_by_global_norm(&[None], 1.0).unwrap_err(),
+        ] {
+            assert_eq!(err.code(), Code::InvalidArgument, "{err}");
+        }
+        let err = g.sqrt(i).unwrap_err();
+        assert!(err.message().contains("Sqrt") && err.message().contains("'i:0'"), "{err}");
+        Ok(())
+    }
+}

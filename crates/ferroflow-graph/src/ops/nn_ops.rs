@@ -352,3 +352,38 @@ impl GraphBuilder {
         Ok(self.add_node(spec)?.output(0))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferroflow_core::Code;
+
+    #[test]
+    fn shape_inference_and_errors() -> Result<()> {
+        let mut g = GraphBuilder::new();
+        let logits = g.placeholder(DType::F32, PartialShape::new(vec![None, Some(10)]), "logits")?;
+        let labels = g.placeholder(DType::I64, PartialShape::new(vec![Some(8)]), "labels")?;
+        let bias = g.placeholder(DType::F32, PartialShape::known(&[10]), "bias")?;
+        let loss = g.sparse_softmax_cross_entropy_with_logits(labels, logits)?;
+        assert_eq!(g.shape(loss)?.to_string(), "[8]");
+        assert_eq!(g.shape(loss.op().output(1))?.to_string(), "[8,10]");
+        let (values, indices) = g.top_k(logits, 3)?;
+        assert_eq!(g.shape(values)?.to_string(), "[?,3]");
+        assert_eq!(g.dtype(indices)?, DType::I32);
+        let b = g.bias_add(logits, bias)?;
+        assert_eq!(g.shape(b)?.to_string(), "[?,10]");
+        let hit = g.in_top_k(logits, labels, 5)?;
+        assert_eq!((g.shape(hit)?.to_string(), g.dtype(hit)?), ("[8]".to_string(), DType::Bool));
+        let int_logits = g.placeholder(DType::I32, PartialShape::known(&[2, 2]), "int_logits")?;
+        for err in [
+            g.softmax(int_logits).unwrap_err(),
+            g.sparse_softmax_cross_entropy_with_logits(logits, logits).unwrap_err(),
+            g.top_k(logits, 11).unwrap_err(),
+            g.leaky_relu(logits, f64::NAN).unwrap_err(),
+            g.in_top_k(logits, labels, -1).unwrap_err(),
+        ] {
+            assert_eq!(err.code(), Code::InvalidArgument, "{err}");
+        }
+        Ok(())
+    }
+}

@@ -1,7 +1,9 @@
 //! The MLP training step the architecture promises to run faster than TensorFlow: 784-256-10, batch
-//! 128, matmul + bias_add + relu + sparse softmax cross-entropy, their gradients and plain SGD.
+//! 128, matmul + bias_add + relu + sparse softmax cross-entropy, their gradients and plain SGD
+//! (`GradientDescentOptimizer::minimize`, as the TensorFlow baseline does).
 
 use ferroflow_core::{DType, PartialShape, Result, Tensor};
+use ferroflow_graph::optimizer::{GradientDescentOptimizer, Optimizer};
 use ferroflow_graph::{GraphBuilder, Operation, Output, VariableOptions};
 use ferroflow_session::{DirectSession, RunRequest, Session, SessionOptions};
 use rand::rngs::StdRng;
@@ -12,7 +14,7 @@ struct Mlp {
     x: Output,
     y: Output,
     loss: Output,
-    train: Vec<Operation>,
+    train: Operation,
     init: Operation,
 }
 
@@ -21,7 +23,7 @@ fn uniform(rng: &mut StdRng, shape: &[usize], scale: f32) -> Result<Tensor> {
     Tensor::from_vec(shape, (0..n).map(|_| rng.gen_range(-scale..scale)).collect::<Vec<f32>>())
 }
 
-fn build(g: &mut GraphBuilder, sizes: [usize; 3], learning_rate: f32) -> Result<Mlp> {
+fn build(g: &mut GraphBuilder, sizes: [usize; 3], learning_rate: f64) -> Result<Mlp> {
     let [input, hidden, classes] = sizes;
     let mut rng = StdRng::seed_from_u64(1);
     let x = g.placeholder(DType::F32, PartialShape::new(vec![None, Some(input)]), "x")?;
@@ -42,15 +44,7 @@ fn build(g: &mut GraphBuilder, sizes: [usize; 3], learning_rate: f32) -> Result<
     }
     let xent = g.sparse_softmax_cross_entropy_with_logits(y, h)?;
     let loss = g.reduce_mean(xent, None, false)?;
-    let values: Vec<Output> = vars.iter().map(|v| v.value()).collect();
-    let grads = g.gradients(&[loss], &values, None)?;
-    let lr = g.constant(Tensor::scalar(learning_rate))?;
-    let mut train = Vec::new();
-    for (v, grad) in vars.iter().zip(grads) {
-        let grad = grad.ok_or_else(|| ferroflow_core::Error::internal("missing gradient"))?;
-        let step = g.mul(lr, grad)?;
-        train.push(g.assign_sub(v, step)?.op());
-    }
+    let train = GradientDescentOptimizer::new(learning_rate).minimize(g, loss, None, Some(&vars))?;
     let init = g.global_variables_initializer()?;
     Ok(Mlp { x, y, loss, train, init })
 }
@@ -64,10 +58,7 @@ fn batch(rng: &mut StdRng, n: usize, input: usize, classes: usize) -> Result<(Te
 }
 
 fn step(sess: &mut DirectSession, m: &Mlp, x: &Tensor, y: &Tensor) -> Result<f32> {
-    let mut request = RunRequest::new().feed(m.x, x.clone()).feed(m.y, y.clone());
-    for &t in &m.train {
-        request = request.target(t);
-    }
+    let mut request = RunRequest::new().feed(m.x, x.clone()).feed(m.y, y.clone()).target(m.train);
     let i = request.fetch(m.loss);
     let out = sess.run_request(&request)?;
     out.values.get(i).ok_or_else(|| ferroflow_core::Error::internal("no loss"))?.scalar_value::<f32>()
