@@ -1,7 +1,9 @@
 //! The built-in CPU kernels, one file per op family.
 
 pub mod array;
+pub mod batch_norm;
 pub mod conv;
+pub mod dropout;
 pub mod math;
 pub mod matmul;
 pub mod nn;
@@ -25,6 +27,8 @@ pub(crate) fn builtin() -> HashMap<String, KernelFactory> {
         .chain(conv::KERNELS)
         .chain(pooling::KERNELS)
         .chain(training::KERNELS)
+        .chain(batch_norm::KERNELS)
+        .chain(dropout::KERNELS)
     {
         m.insert((*name).to_string(), *f);
     }

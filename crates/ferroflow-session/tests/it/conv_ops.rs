@@ -1,0 +1,1 @@
+//! Forward values, shape inference, batch normalization updates and dropout.
