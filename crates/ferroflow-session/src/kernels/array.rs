@@ -7,7 +7,7 @@ use crate::kernel::{FnKernel, KernelFactory, KernelInit, OpKernel, OpKernelConte
 use ferroflow_core::{match_tensor, DType, Error, Result, Shape, Tensor, TensorElement};
 use ferroflow_graph::ops::array_ops::{strided_slice_axes, StridedAxis, StridedSliceMasks};
 use ferroflow_graph::Node;
-use ndarray::{ArcArray, ArrayD, ArrayViewD, Axis, Ix3, IxDyn, Slice};
+use ndarray::{ArcArray, ArrayD, Axis, Ix3, IxDyn, Slice};
 
 pub(crate) const KERNELS: &[(&str, KernelFactory)] = &[
     ("Placeholder", placeholder),
@@ -254,6 +254,16 @@ fn scalar_int(t: &Tensor, what: &str) -> Result<i64> {
     }
 }
 
+/// `a` in row-major layout: ndarray's `concatenate`/`stack` make the joined axis the outermost in memory,
+/// which would make every later kernel copy through a strided iterator.
+fn standard<T: Clone>(a: ArrayD<T>) -> ArrayD<T> {
+    if a.is_standard_layout() {
+        a
+    } else {
+        a.as_standard_layout().into_owned()
+    }
+}
+
 /// Output 0 from an `ArrayD` of any element type.
 fn out<T: TensorElement>(a: ArrayD<T>) -> Tensor {
     Tensor::from(a)
@@ -333,21 +343,35 @@ fn concat_typed<T: TensorElement>(
     values: &[Tensor],
     axis: usize,
 ) -> Result<Tensor> {
-    let mut views: Vec<ArrayViewD<'_, T>> = Vec::with_capacity(values.len());
+    let mut parts = Vec::with_capacity(values.len());
+    let mut along = 0;
     for v in values {
-        let view = v.view::<T>()?;
-        if view.ndim() != first.ndim()
-            || view.shape().iter().zip(first.shape()).enumerate().any(|(i, (a, b))| i != axis && a != b)
+        let a = v.array::<T>()?;
+        if a.ndim() != first.ndim()
+            || a.shape().iter().zip(first.shape()).enumerate().any(|(i, (x, y))| i != axis && x != y)
         {
             return Err(Error::invalid_argument(format!(
                 "ConcatV2: dimensions of inputs should match: shape {} vs. shape {} along axis {axis}",
                 Shape::from(first.shape()),
-                Shape::from(view.shape())
+                Shape::from(a.shape())
             )));
         }
-        views.push(view);
+        along += a.shape()[axis];
+        parts.push(a.as_standard_layout());
     }
-    Ok(out(ndarray::concatenate(Axis(axis), &views)?))
+    let mut shape = first.shape().to_vec();
+    shape[axis] = along;
+    // Row-major: the result is, for each index of the leading axes, the inputs' blocks one after another.
+    let outer: usize = shape[..axis].iter().product();
+    let blocks: Vec<&[T]> = parts.iter().map(|p| p.as_slice().unwrap_or(&[])).collect();
+    let widths: Vec<usize> = blocks.iter().map(|b| b.len().checked_div(outer).unwrap_or(0)).collect();
+    let mut data = Vec::with_capacity(shape.iter().product());
+    for o in 0..outer {
+        for (b, &w) in blocks.iter().zip(&widths) {
+            data.extend_from_slice(&b[o * w..(o + 1) * w]);
+        }
+    }
+    Tensor::from_vec(&shape, data)
 }
 
 fn concat(_: &KernelInit<'_>) -> Result<Box<dyn OpKernel>> {
@@ -403,7 +427,7 @@ fn pack_typed<T: TensorElement>(
             Shape::from(first.shape())
         )));
     }
-    Ok(out(ndarray::stack(Axis(axis), &views)?))
+    Ok(out(standard(ndarray::stack(Axis(axis), &views)?)))
 }
 
 fn pack(init: &KernelInit<'_>) -> Result<Box<dyn OpKernel>> {
@@ -452,7 +476,8 @@ fn slice(_: &KernelInit<'_>) -> Result<Box<dyn OpKernel>> {
                 Shape::from(dims)
             )));
         }
-        let mut ranges = Vec::with_capacity(dims.len());
+        let mut starts = Vec::with_capacity(dims.len());
+        let mut sizes = Vec::with_capacity(dims.len());
         for ((&b, &s), &d) in begin.iter().zip(&size).zip(dims) {
             let d = d as i64;
             let end = if s == -1 { d } else { b + s };
@@ -462,12 +487,52 @@ fn slice(_: &KernelInit<'_>) -> Result<Box<dyn OpKernel>> {
                     Shape::from(dims)
                 )));
             }
-            ranges.push(Slice::new(b as isize, Some(end as isize), 1));
+            starts.push(b as usize);
+            sizes.push((end - b) as usize);
         }
-        let t = match_tensor!(x, a => out(a.slice_each_axis(|ax| ranges[ax.axis.index()]).to_owned()));
+        let t = match_tensor!(x, a => slice_copy(a, &starts, &sizes)?);
         ctx.output(t);
         Ok(())
     })))
+}
+
+/// Copies the box `starts .. starts + sizes` of `a` in contiguous runs: the trailing axes taken whole and
+/// the innermost partial one form one run, so a batch slice is a handful of `memcpy`s.
+fn slice_copy<T: TensorElement>(a: &ArcArray<T, IxDyn>, starts: &[usize], sizes: &[usize]) -> Result<Tensor> {
+    let std = a.as_standard_layout();
+    let src = std.as_slice().ok_or_else(|| Error::internal("standard layout array is not contiguous"))?;
+    let dims = a.shape();
+    let rank = dims.len();
+    let total: usize = sizes.iter().product();
+    let mut data = Vec::with_capacity(total);
+    if total > 0 {
+        // k: the innermost axis that is not taken whole; everything after it is contiguous.
+        let k = (0..rank).rev().find(|&i| starts[i] != 0 || sizes[i] != dims[i]).unwrap_or(0);
+        let inner: usize = dims[k + 1..].iter().product();
+        let run = if rank == 0 { 1 } else { sizes[k] * inner };
+        let strides: Vec<usize> = (0..rank).map(|i| dims[i + 1..].iter().product()).collect();
+        let mut idx = vec![0usize; k];
+        loop {
+            let base: usize =
+                idx.iter().zip(starts).zip(&strides).map(|((i, s), st)| (i + s) * st).sum::<usize>()
+                    + starts.get(k).map_or(0, |s| s * inner);
+            data.extend_from_slice(&src[base..base + run]);
+            // Odometer over the outer axes 0..k.
+            let mut axis = k;
+            loop {
+                if axis == 0 {
+                    return Tensor::from_vec(sizes, data);
+                }
+                axis -= 1;
+                idx[axis] += 1;
+                if idx[axis] < sizes[axis] {
+                    break;
+                }
+                idx[axis] = 0;
+            }
+        }
+    }
+    Tensor::from_vec(sizes, data)
 }
 
 fn masks_of(node: &Node) -> StridedSliceMasks {
@@ -720,7 +785,7 @@ fn tile_typed<T: TensorElement>(a: &ArcArray<T, IxDyn>, multiples: &[usize]) -> 
             cur = ndarray::concatenate(Axis(i), &views)?;
         }
     }
-    Ok(out(cur))
+    Ok(out(standard(cur)))
 }
 
 fn tile(_: &KernelInit<'_>) -> Result<Box<dyn OpKernel>> {

@@ -288,7 +288,8 @@ fn contiguous<T: ConvElement>(t: &Tensor) -> Result<std::borrow::Cow<'_, [T]>> {
     let a = t.array::<T>()?;
     Ok(match a.as_slice() {
         Some(s) => std::borrow::Cow::Borrowed(s),
-        None => std::borrow::Cow::Owned(a.iter().copied().collect()),
+        // `as_standard_layout` copies in one pass in memory order, far faster than an element iterator.
+        None => std::borrow::Cow::Owned(a.as_standard_layout().into_owned().into_raw_vec_and_offset().0),
     })
 }
 

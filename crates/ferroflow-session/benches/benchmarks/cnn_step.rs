@@ -1,0 +1,99 @@
+//! One SGD step of the reference CNN of `tf1_bench.py --model cnn` (TensorFlow: about 20 ms on the
+//! 2-core dev machine): 28x28x1 -> conv5x5x32 SAME + relu -> maxpool2 -> conv5x5x64 SAME + relu ->
+//! maxpool2 -> dense 10, batch 64, fed and fetched like the Python loop.
+
+#[path = "../../examples/support/digits_cnn.rs"]
+#[allow(dead_code)]
+mod digits_cnn;
+
+use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
+use ferroflow_core::{DType, PartialShape, Result, Tensor};
+use ferroflow_graph::ops::conv_ops::{Conv2DOptions, Padding};
+use ferroflow_graph::{GraphBuilder, Initializer, Operation, Output, VariableOptions};
+use ferroflow_session::{DirectSession, Fetch, SessionExt, SessionOptions};
+use std::hint::black_box;
+
+const BATCH: usize = 64;
+
+struct Step {
+    sess: DirectSession,
+    feeds: Vec<(Output, Tensor)>,
+    fetch: Vec<Fetch>,
+    forward: Output,
+}
+
+fn normal(stddev: f64) -> Initializer {
+    Initializer::RandomNormal { mean: 0.0, stddev, seed: None }
+}
+
+fn build(threads: usize) -> Result<Step> {
+    let mut g = GraphBuilder::new();
+    g.set_random_seed(0);
+    let x = g.placeholder(DType::F32, PartialShape::new(vec![None, Some(28), Some(28), Some(1)]), "x")?;
+    let y = g.placeholder(DType::F32, PartialShape::new(vec![None, Some(10)]), "y")?;
+    let opts = VariableOptions::default;
+    let k1 = g.get_variable("k1", &[5, 5, 1, 32], DType::F32, normal(0.1), opts())?;
+    let c1 = g.get_variable("c1", &[32], DType::F32, Initializer::Zeros, opts())?;
+    let k2 = g.get_variable("k2", &[5, 5, 32, 64], DType::F32, normal(0.05), opts())?;
+    let c2 = g.get_variable("c2", &[64], DType::F32, Initializer::Zeros, opts())?;
+    let w = g.get_variable("w", &[7 * 7 * 64, 10], DType::F32, normal(0.02), opts())?;
+    let bw = g.get_variable("bw", &[10], DType::F32, Initializer::Zeros, opts())?;
+    let same = Conv2DOptions::new(1, Padding::Same);
+    let h = g.conv2d(x, k1.value(), same)?;
+    let h = g.add(h, c1.value())?;
+    let h = digits_cnn::relu(&mut g, h)?;
+    let h = g.max_pool(h, [2, 2], [2, 2], Padding::Valid)?;
+    let h = g.conv2d(h, k2.value(), same)?;
+    let h = g.add(h, c2.value())?;
+    let h = digits_cnn::relu(&mut g, h)?;
+    let h = g.max_pool(h, [2, 2], [2, 2], Padding::Valid)?;
+    let h = g.reshape(h, &[-1, 7 * 7 * 64])?;
+    let logits = g.matmul(h, w.value(), false, false)?;
+    let logits = g.add(logits, bw.value())?;
+    let loss = digits_cnn::loss_from_onehot(&mut g, logits, y)?;
+    let vars = g.trainable_variables();
+    let values: Vec<Output> = vars.iter().map(|v| v.value()).collect();
+    let grads = g.gradients(&[loss], &values, None)?;
+    let lr = g.constant(Tensor::scalar(0.01f32))?;
+    let mut updates: Vec<Operation> = Vec::new();
+    for (v, d) in vars.iter().zip(grads) {
+        if let Some(d) = d {
+            let step = g.mul(lr, d)?;
+            updates.push(g.assign_sub(v, step)?.op());
+        }
+    }
+    let train = g.group(&updates, "train")?;
+    let init = g.global_variables_initializer()?;
+    let options = SessionOptions { intra_op_parallelism_threads: threads, ..Default::default() };
+    let mut sess = DirectSession::with_options(g.finalize(), options);
+    sess.run(init, &[])?;
+    // The Python benchmark's batch: uniform pixels, class (7 i) mod 10.
+    let pixels: Vec<f32> = (0..BATCH * 784).map(|i| ((i * 2_654_435_761) % 1000) as f32 / 1000.0).collect();
+    let mut onehot = vec![0.0f32; BATCH * 10];
+    for i in 0..BATCH {
+        onehot[i * 10 + (i * 7) % 10] = 1.0;
+    }
+    let feeds = vec![
+        (x, Tensor::from_vec(&[BATCH, 28, 28, 1], pixels)?),
+        (y, Tensor::from_vec(&[BATCH, 10], onehot)?),
+    ];
+    Ok(Step { sess, feeds, fetch: vec![Fetch::Op(train), loss.into()], forward: loss })
+}
+
+fn cnn_step(c: &mut Criterion) {
+    let mut group = c.benchmark_group("tf1_reference_cnn");
+    group.sample_size(20);
+    group.throughput(Throughput::Elements(BATCH as u64));
+    for threads in [1usize, 2] {
+        let Ok(mut step) = build(threads) else { return };
+        group.bench_with_input(BenchmarkId::new("train_step", threads), &threads, |b, _| {
+            b.iter(|| black_box(step.sess.run(step.fetch.clone(), &step.feeds)))
+        });
+        group.bench_with_input(BenchmarkId::new("forward", threads), &threads, |b, _| {
+            b.iter(|| black_box(step.sess.run(step.forward, &step.feeds)))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, cnn_step);
