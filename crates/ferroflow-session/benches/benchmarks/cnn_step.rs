@@ -26,7 +26,8 @@ fn normal(stddev: f64) -> Initializer {
     Initializer::RandomNormal { mean: 0.0, stddev, seed: None }
 }
 
-fn build(threads: usize) -> Result<Step> {
+/// The reference step; `relu: false` drops the activations (isolates conv, pooling and dense).
+fn build(threads: usize, relu: bool) -> Result<Step> {
     let mut g = GraphBuilder::new();
     g.set_random_seed(0);
     let x = g.placeholder(DType::F32, PartialShape::new(vec![None, Some(28), Some(28), Some(1)]), "x")?;
@@ -41,11 +42,11 @@ fn build(threads: usize) -> Result<Step> {
     let same = Conv2DOptions::new(1, Padding::Same);
     let h = g.conv2d(x, k1.value(), same)?;
     let h = g.add(h, c1.value())?;
-    let h = digits_cnn::relu(&mut g, h)?;
+    let h = if relu { digits_cnn::relu(&mut g, h)? } else { h };
     let h = g.max_pool(h, [2, 2], [2, 2], Padding::Valid)?;
     let h = g.conv2d(h, k2.value(), same)?;
     let h = g.add(h, c2.value())?;
-    let h = digits_cnn::relu(&mut g, h)?;
+    let h = if relu { digits_cnn::relu(&mut g, h)? } else { h };
     let h = g.max_pool(h, [2, 2], [2, 2], Padding::Valid)?;
     let h = g.reshape(h, &[-1, 7 * 7 * 64])?;
     let logits = g.matmul(h, w.value(), false, false)?;
@@ -85,13 +86,17 @@ fn cnn_step(c: &mut Criterion) {
     group.sample_size(20);
     group.throughput(Throughput::Elements(BATCH as u64));
     for threads in [1usize, 2] {
-        let Ok(mut step) = build(threads) else { return };
-        group.bench_with_input(BenchmarkId::new("train_step", threads), &threads, |b, _| {
-            b.iter(|| black_box(step.sess.run(step.fetch.clone(), &step.feeds)))
-        });
-        group.bench_with_input(BenchmarkId::new("forward", threads), &threads, |b, _| {
-            b.iter(|| black_box(step.sess.run(step.forward, &step.feeds)))
-        });
+        for (label, relu) in [("train_step", true), ("train_step_no_relu", false)] {
+            let Ok(mut step) = build(threads, relu) else { return };
+            group.bench_with_input(BenchmarkId::new(label, threads), &threads, |b, _| {
+                b.iter(|| black_box(step.sess.run(step.fetch.clone(), &step.feeds)))
+            });
+            if relu {
+                group.bench_with_input(BenchmarkId::new("forward", threads), &threads, |b, _| {
+                    b.iter(|| black_box(step.sess.run(step.forward, &step.feeds)))
+                });
+            }
+        }
     }
     group.finish();
 }

@@ -24,8 +24,10 @@ pub(crate) const KERNELS: &[(&str, KernelFactory)] = &[
     ("DepthwiseConv2dNativeBackpropFilter", depthwise_backprop_filter),
 ];
 
-/// Elements of an im2col chunk aimed for: about 1 MiB of f32, so a chunk and the filter stay in L2.
-const CHUNK_ELEMENTS: usize = 1 << 18;
+/// Elements of an im2col chunk aimed for (4 MiB of f32): big enough that each `gemm` call is large
+/// (the filter gradient accumulates over the chunk's rows, so short chunks re-read its output often),
+/// small enough to stay in the last-level cache.
+const CHUNK_ELEMENTS: usize = 1 << 20;
 
 /// An element type the convolution kernels compute in.
 pub trait ConvElement: GemmElement + Arith {
@@ -139,9 +141,10 @@ impl Geom {
         self.oh * self.ow
     }
 
-    /// Images per chunk.
-    fn chunk(&self) -> usize {
-        (CHUNK_ELEMENTS / (self.out_pixels() * self.k()).max(1)).clamp(1, self.n.max(1))
+    /// Images per chunk: as many as fit [`CHUNK_ELEMENTS`], but at least one chunk per thread.
+    fn chunk(&self, threads: usize) -> usize {
+        let per_thread = self.n.div_ceil(threads.max(1)).max(1);
+        (CHUNK_ELEMENTS / (self.out_pixels() * self.k()).max(1)).clamp(1, per_thread)
     }
 
     /// The input row for output row `o` and filter row `k`, if inside the image.
@@ -309,7 +312,7 @@ pub fn conv2d_forward<T: ConvElement>(
     let (xs, ws) = (contiguous::<T>(x)?, contiguous::<T>(filter)?);
     let (k, pixels) = (g.k(), g.out_pixels());
     let mut out = vec![T::ZERO; g.n * pixels * g.oc];
-    let chunk = g.chunk();
+    let chunk = g.chunk(threads);
     let run = |(i, out): (usize, &mut [T])| -> Result<()> {
         let imgs = out.len() / (pixels * g.oc).max(1);
         let src = &xs[i * chunk * g.image_len()..][..imgs * g.image_len()];
@@ -353,7 +356,7 @@ pub fn conv2d_backprop_input_compute<T: ConvElement>(
     let (dys, ws) = (contiguous::<T>(dy)?, contiguous::<T>(filter)?);
     let (k, pixels) = (g.k(), g.out_pixels());
     let mut dx = vec![T::ZERO; g.n * g.image_len()];
-    let chunk = g.chunk();
+    let chunk = g.chunk(threads);
     let run = |(i, dx): (usize, &mut [T])| -> Result<()> {
         let imgs = dx.len() / g.image_len().max(1);
         let rows = imgs * pixels;
@@ -405,7 +408,7 @@ pub fn conv2d_backprop_filter_compute<T: ConvElement>(
     }
     let (xs, dys) = (contiguous::<T>(x)?, contiguous::<T>(dy)?);
     let (k, pixels) = (g.k(), g.out_pixels());
-    let chunk = g.chunk();
+    let chunk = g.chunk(threads);
     let n_chunks = g.n.div_ceil(chunk);
     let partial = |acc: &mut Vec<T>, i: usize, inner: usize| -> Result<()> {
         let imgs = chunk.min(g.n - i * chunk);
