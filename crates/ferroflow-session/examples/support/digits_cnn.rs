@@ -114,14 +114,16 @@ pub struct Report {
 }
 
 /// `max(x, 0)`.
-// TODO(after merging main): use `GraphBuilder::relu` from nn_ops once it lands; until then relu is a
-// max-pool of each element against zero, which has the same value and gradient.
+// TODO(after merging main): use `GraphBuilder::relu` from nn_ops once it lands. Until then relu is a
+// max-pool of `x` against zeros, with the same value and gradient: `x` and the zeros are the two rows of
+// a `[1, 2, 1, n]` image whose `n` channels are pooled by a 2x1 window, so both passes run over
+// contiguous channels.
 pub fn relu(g: &mut GraphBuilder, x: Output) -> Result<Output> {
     let shape = g.shape_of(x)?;
-    let flat = g.reshape(x, &[-1, 1, 1, 1])?;
+    let flat = g.reshape(x, &[1, 1, 1, -1])?;
     let zeros = g.zeros_like(flat)?;
-    let pair = g.concat(&[flat, zeros], 2)?;
-    let m = g.max_pool(pair, [1, 2], [1, 2], Padding::Valid)?;
+    let pair = g.concat(&[flat, zeros], 1)?;
+    let m = g.max_pool(pair, [2, 1], [2, 1], Padding::Valid)?;
     let out = g.reshape_to(m, shape)?;
     // Keep the static shape for the layers after it.
     let static_shape = g.shape(x)?.clone();

@@ -167,8 +167,18 @@ impl Geom {
             for oy in 0..self.oh {
                 for ox in 0..self.ow {
                     let row = &mut col[(oy * self.ow + ox) * k..][..k];
+                    // With no dilation, a filter row that lies inside the image is one contiguous run of
+                    // `kw * c` input values: copy it at once (the common case, and most of conv1's work).
+                    let x0 = (ox * self.sw)
+                        .checked_sub(self.pad_left)
+                        .filter(|&x| self.dw == 1 && x + self.kw <= self.w);
                     for ki in 0..self.kh {
                         let y = self.in_y(oy, ki);
+                        if let (Some(y), Some(x0)) = (y, x0) {
+                            let run = self.kw * c;
+                            row[ki * run..][..run].copy_from_slice(&img[(y * self.w + x0) * c..][..run]);
+                            continue;
+                        }
                         for kj in 0..self.kw {
                             let dst = &mut row[(ki * self.kw + kj) * c..][..c];
                             match (y, self.in_x(ox, kj)) {

@@ -149,22 +149,31 @@ fn max_pool_grad_typed<T: Arith>(x: &Tensor, dy: &Tensor, g: &PoolGeom, threads:
     per_image(&mut dx, g.image_len(), g.parallel(threads), |b, d| {
         let img = &xs[b * g.image_len()..][..g.image_len()];
         let grad = &dys[b * g.out_len()..][..g.out_len()];
+        // Per window, track every channel's maximum at once: the inner loop runs over contiguous
+        // channels, so it vectorizes, instead of scanning the window once per channel.
+        let mut best = vec![T::lowest(); g.c];
+        let mut at = vec![usize::MAX; g.c];
         for oy in 0..g.oh {
             for ox in 0..g.ow {
                 let (ys, xr) = g.window(oy, ox);
-                for ch in 0..g.c {
-                    let mut best: Option<(usize, T)> = None;
-                    for y in ys.clone() {
-                        for x in xr.clone() {
-                            let i = (y * g.w + x) * g.c + ch;
-                            let v = img[i];
-                            if best.is_none_or(|(_, m)| v > m || (v.is_nan() && !m.is_nan())) {
-                                best = Some((i, v));
+                best.fill(T::lowest());
+                at.fill(usize::MAX);
+                for y in ys {
+                    for x in xr.clone() {
+                        let base = (y * g.w + x) * g.c;
+                        for (ch, &v) in img[base..][..g.c].iter().enumerate() {
+                            let m = best[ch];
+                            if at[ch] == usize::MAX || v > m || (v.is_nan() && !m.is_nan()) {
+                                best[ch] = v;
+                                at[ch] = base + ch;
                             }
                         }
                     }
-                    if let Some((i, _)) = best {
-                        d[i] = d[i].add(grad[(oy * g.ow + ox) * g.c + ch]);
+                }
+                let src = &grad[(oy * g.ow + ox) * g.c..][..g.c];
+                for (&i, &s) in at.iter().zip(src) {
+                    if let Some(slot) = d.get_mut(i) {
+                        *slot = slot.add(s);
                     }
                 }
             }
