@@ -505,11 +505,14 @@ fn slice_copy<T: TensorElement>(a: &ArcArray<T, IxDyn>, starts: &[usize], sizes:
     let rank = dims.len();
     let total: usize = sizes.iter().product();
     let mut data = Vec::with_capacity(total);
+    if rank == 0 {
+        return Ok(Tensor::from(a.clone()));
+    }
     if total > 0 {
         // k: the innermost axis that is not taken whole; everything after it is contiguous.
         let k = (0..rank).rev().find(|&i| starts[i] != 0 || sizes[i] != dims[i]).unwrap_or(0);
         let inner: usize = dims[k + 1..].iter().product();
-        let run = if rank == 0 { 1 } else { sizes[k] * inner };
+        let run = sizes[k] * inner;
         let strides: Vec<usize> = (0..rank).map(|i| dims[i + 1..].iter().product()).collect();
         let mut idx = vec![0usize; k];
         loop {

@@ -128,6 +128,12 @@ impl Geom {
         })
     }
 
+    /// Whether some dimension is zero, so the result is all zeros (or empty) and the chunked loops,
+    /// which step by image and window sizes, must not run.
+    fn degenerate(&self) -> bool {
+        self.k() == 0 || self.image_len() == 0 || self.out_pixels() == 0 || self.oc == 0 || self.n == 0
+    }
+
     /// Columns of the im2col matrix: one filter window.
     fn k(&self) -> usize {
         self.kh * self.kw * self.c
@@ -319,9 +325,12 @@ pub fn conv2d_forward<T: ConvElement>(
     pool: &ScratchPool,
 ) -> Result<Tensor> {
     let g = Geom::new(x.shape(), filter.shape(), opts, "Conv2D")?;
-    let (xs, ws) = (contiguous::<T>(x)?, contiguous::<T>(filter)?);
     let (k, pixels) = (g.k(), g.out_pixels());
     let mut out = vec![T::ZERO; g.n * pixels * g.oc];
+    if g.degenerate() {
+        return to_tensor(&[g.n, g.oh, g.ow, g.oc], out);
+    }
+    let (xs, ws) = (contiguous::<T>(x)?, contiguous::<T>(filter)?);
     let chunk = g.chunk(threads);
     let run = |(i, out): (usize, &mut [T])| -> Result<()> {
         let imgs = out.len() / (pixels * g.oc).max(1);
@@ -363,9 +372,12 @@ pub fn conv2d_backprop_input_compute<T: ConvElement>(
             Shape::from(&expected[..])
         )));
     }
-    let (dys, ws) = (contiguous::<T>(dy)?, contiguous::<T>(filter)?);
     let (k, pixels) = (g.k(), g.out_pixels());
     let mut dx = vec![T::ZERO; g.n * g.image_len()];
+    if g.degenerate() {
+        return to_tensor(input_shape, dx);
+    }
+    let (dys, ws) = (contiguous::<T>(dy)?, contiguous::<T>(filter)?);
     let chunk = g.chunk(threads);
     let run = |(i, dx): (usize, &mut [T])| -> Result<()> {
         let imgs = dx.len() / g.image_len().max(1);
@@ -416,8 +428,11 @@ pub fn conv2d_backprop_filter_compute<T: ConvElement>(
             Shape::from(&expected[..])
         )));
     }
-    let (xs, dys) = (contiguous::<T>(x)?, contiguous::<T>(dy)?);
     let (k, pixels) = (g.k(), g.out_pixels());
+    if g.degenerate() {
+        return to_tensor(filter_shape, vec![T::ZERO; k * g.oc]);
+    }
+    let (xs, dys) = (contiguous::<T>(x)?, contiguous::<T>(dy)?);
     let chunk = g.chunk(threads);
     let n_chunks = g.n.div_ceil(chunk);
     let partial = |acc: &mut Vec<T>, i: usize, inner: usize| -> Result<()> {
@@ -765,6 +780,25 @@ mod tests {
             }
         }
         Ok((out, [g.n, g.oh, g.ow, g.oc]))
+    }
+
+    #[test]
+    fn empty_dimensions_give_zeros_instead_of_panicking() -> Result<()> {
+        let pool = ScratchPool::default();
+        let opts = Conv2DOptions::new(1, Padding::Same);
+        let x = Tensor::from_vec::<f32>(&[2, 3, 3, 0], vec![])?;
+        let w = Tensor::from_vec::<f32>(&[2, 2, 0, 4], vec![])?;
+        assert_eq!(conv2d_forward::<f32>(&x, &w, opts, 2, &pool)?.to_vec::<f32>()?, vec![0.0; 72]);
+        let dy = Tensor::from_vec(&[2, 3, 3, 4], vec![1.0f32; 72])?;
+        assert_eq!(
+            conv2d_backprop_filter_compute::<f32>(&x, &[2, 2, 0, 4], &dy, opts, 2, &pool)?.shape(),
+            &[2, 2, 0, 4]
+        );
+        assert_eq!(
+            conv2d_backprop_input_compute::<f32>(&[2, 3, 3, 0], &w, &dy, opts, 2, &pool)?.shape(),
+            &[2, 3, 3, 0]
+        );
+        Ok(())
     }
 
     #[test]

@@ -144,3 +144,21 @@ fn bad_shapes_are_rejected_at_build_time_naming_the_input() -> Result<()> {
     }
     Ok(())
 }
+
+#[test]
+fn degenerate_inputs_do_not_panic() -> Result<()> {
+    let mut g = GraphBuilder::new();
+    let s = g.constant(Tensor::scalar(3.0f32))?;
+    let sl = g.slice(s, &[], &[])?;
+    let empty = g.constant(Tensor::from_vec::<f32>(&[2, 0, 3], vec![])?)?;
+    let sl2 = g.slice(empty, &[1, 0, 1], &[1, 0, 2])?;
+    let t = g.transpose(empty, None)?;
+    let c = g.concat(&[empty, empty], 1)?;
+    let mut sess = DirectSession::new(g.finalize());
+    let out = crate::tensors(sess.run(vec![sl, sl2, t, c], &[])?);
+    assert_eq!(out[0].to_vec::<f32>()?, vec![3.0]);
+    assert_eq!(out[1].shape(), &[1, 0, 2]);
+    assert_eq!(out[2].shape(), &[3, 0, 2]);
+    assert_eq!(out[3].shape(), &[2, 0, 3]);
+    Ok(())
+}
