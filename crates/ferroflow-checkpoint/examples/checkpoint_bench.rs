@@ -1,12 +1,14 @@
 //! Times saving and restoring a large checkpoint; `scripts/checkpoint_bench.sh` runs it beside TensorFlow
 //! and `dd`. Prints one JSON object with the median and every run.
 //!
-//! Expected outcome: a line like `{"tool":"ferroflow","save_median_s":...,"restore_median_s":...}`.
+//! Expected outcome: a line like `{"tool":"ferroflow","save_fsync_median_s":...,"restore_median_s":...}`:
+//! saves with and without fsync (TF does not fsync), restores into new tensors on the default threads and
+//! on one, and restores into existing tensors (`read_many_into`).
 //!
 //! Usage: `checkpoint_bench DIR [TENSORS] [ELEMENTS] [REPS]`, by default 100 tensors of 1M f32 (400 MB), 5
 //! runs. The files are deleted at the end.
 
-use ferroflow_checkpoint::{BundleReader, BundleWriter};
+use ferroflow_checkpoint::{BundleReader, BundleWriter, Durability};
 use ferroflow_core::{Error, Result, Tensor};
 use std::time::Instant;
 
@@ -30,33 +32,57 @@ fn main() -> Result<()> {
         .collect::<Result<_>>()?;
     let bytes = (count * elements * 4) as f64;
     let prefix = dir.join("ferroflow_bench");
-    let (mut save, mut restore) = (Vec::new(), Vec::new());
+    let mut runs: [Vec<f64>; 5] = Default::default();
+    // Restoring into existing tensors, as a saver restores existing variables: no allocation.
+    let mut targets: Vec<(String, Tensor)> =
+        tensors.iter().map(|(n, t)| (n.clone(), Tensor::zeros(t.dtype(), t.shape()))).collect();
+    for _ in 0..reps {
+        for (slot, durability) in [(0, Durability::Fsync), (1, Durability::OsBuffered)] {
+            let t = Instant::now();
+            let mut w = BundleWriter::new(&prefix)?;
+            w.set_durability(durability);
+            for (name, tensor) in &tensors {
+                w.add(name, tensor)?;
+            }
+            w.finish()?;
+            runs[slot].push(t.elapsed().as_secs_f64());
+        }
+        for (slot, threads) in [(2, 0), (3, 1)] {
+            let t = Instant::now();
+            let mut reader = BundleReader::open(&prefix)?;
+            if threads > 0 {
+                reader.set_read_threads(threads);
+            }
+            let back = reader.read_all()?;
+            runs[slot].push(t.elapsed().as_secs_f64());
+            if back.len() != count || back.first().map(|(_, t)| t) != tensors.first().map(|(_, t)| t) {
+                return Err(Error::internal("restored tensors differ"));
+            }
+        }
+    }
+    // Once more, after the loop above has saved the checkpoint for the last time.
     for _ in 0..reps {
         let t = Instant::now();
-        let mut w = BundleWriter::new(&prefix)?;
-        for (name, tensor) in &tensors {
-            w.add(name, tensor)?;
-        }
-        w.finish()?;
-        save.push(t.elapsed().as_secs_f64());
-
-        let t = Instant::now();
         let reader = BundleReader::open(&prefix)?;
-        let back = reader.read_all()?;
-        restore.push(t.elapsed().as_secs_f64());
-        if back.len() != count || back.first().map(|(_, t)| t) != tensors.first().map(|(_, t)| t) {
-            return Err(Error::internal("restored tensors differ"));
-        }
+        let mut into: Vec<(&str, &mut Tensor)> = targets.iter_mut().map(|(n, t)| (n.as_str(), t)).collect();
+        reader.read_many_into(&mut into)?;
+        runs[4].push(t.elapsed().as_secs_f64());
+    }
+    if targets.last().map(|(_, t)| t) != tensors.last().map(|(_, t)| t) {
+        return Err(Error::internal("tensors restored in place differ"));
     }
     for f in ferroflow_checkpoint::checkpoint_files(&prefix)? {
         std::fs::remove_file(f)?;
     }
-    let (s, r) = (median(save.clone()), median(restore.clone()));
-    println!(
-        "{{\"tool\":\"ferroflow\",\"bytes\":{bytes},\"save_median_s\":{s:.4},\"restore_median_s\":{r:.4},\
-         \"save_MBps\":{:.0},\"restore_MBps\":{:.0},\"save_runs\":{save:?},\"restore_runs\":{restore:?}}}",
-        bytes / s / 1e6,
-        bytes / r / 1e6
-    );
+    let names = ["save_fsync", "save_no_fsync", "restore", "restore_1_thread", "restore_into"];
+    let mut fields = vec![format!("\"tool\":\"ferroflow\",\"bytes\":{bytes}")];
+    for (name, v) in names.iter().zip(&runs) {
+        let m = median(v.clone());
+        fields.push(format!("\"{name}_median_s\":{m:.4},\"{name}_MBps\":{:.0}", bytes / m / 1e6));
+    }
+    for (name, v) in names.iter().zip(&runs) {
+        fields.push(format!("\"{name}_runs\":{v:?}"));
+    }
+    println!("{{{}}}", fields.join(","));
     Ok(())
 }

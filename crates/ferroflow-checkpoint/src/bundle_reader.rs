@@ -1,6 +1,6 @@
 //! Reads a V2 tensor bundle (`tensor_bundle.cc` `BundleReader`), checking every checksum.
 
-use crate::bundle_writer::{extend_with_length, TENSOR_BUNDLE_VERSION};
+use crate::bundle_writer::{extend_with_length, CHUNK_BYTES, TENSOR_BUNDLE_VERSION};
 use crate::coding::{get_fixed32, get_varint64};
 use crate::masked_crc;
 use crate::naming::{data_filename, index_filename};
@@ -49,6 +49,14 @@ pub struct BundleReader {
     header: BundleHeaderProto,
     entries: Vec<(String, BundleEntryProto)>,
     shards: Vec<Shard>,
+    read_threads: usize,
+}
+
+/// Below this many bytes a parallel read is not worth starting threads.
+const PARALLEL_READ_BYTES: u64 = 32 << 20;
+
+fn default_read_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
 }
 
 #[derive(Debug)]
@@ -86,7 +94,7 @@ impl BundleReader {
                 .len();
             shards.push(Shard::File { path, file, len });
         }
-        Ok(BundleReader { prefix, header, entries, shards })
+        Ok(BundleReader { prefix, header, entries, shards, read_threads: default_read_threads() })
     }
 
     /// A bundle held in memory: the `.index` bytes and the bytes of its single data file. Used to check
@@ -107,6 +115,7 @@ impl BundleReader {
             header,
             entries,
             shards: vec![Shard::Memory(data)],
+            read_threads: default_read_threads(),
         })
     }
 
@@ -210,16 +219,155 @@ impl BundleReader {
         }
     }
 
+    /// Reads the tensor under `key` into `tensor`'s own memory when its dtype and shape match and it is
+    /// contiguous (a copy-on-write clone is made first if the memory is shared); otherwise replaces it with
+    /// [`read`](Self::read)'s result. Restoring into existing variables this way allocates nothing, so a
+    /// large model is restored without page faults or zero-filling.
+    ///
+    /// # Errors
+    /// As [`read`](Self::read). After an error `tensor` holds unspecified values of its dtype and shape.
+    pub fn read_into(&self, key: &str, tensor: &mut Tensor) -> Result<()> {
+        let entry = self.entry(key).ok_or_else(|| {
+            Error::not_found(format!("key {key} not found in checkpoint {}", self.prefix.display()))
+        })?;
+        let reusable = entry.slices.is_empty()
+            && entry.dtype == tensor.dtype().to_proto()
+            && self.shape_of(key, entry).is_ok_and(|s| s.dims() == tensor.shape())
+            && tensor.dtype() != DType::String
+            && tensor.dtype().size_of().map(|n| (n * tensor.num_elements()) as i64) == Some(entry.size);
+        if !reusable {
+            *tensor = self.read(key)?;
+            return Ok(());
+        }
+        let contiguous = match &*tensor {
+            // bool has invalid bit patterns, so its memory cannot be filled as bytes.
+            Tensor::Bool(_) | Tensor::String(_) => false,
+            other => ferroflow_core::match_tensor!(other, a => a.is_standard_layout()),
+        };
+        if !contiguous {
+            *tensor = self.read(key)?;
+            return Ok(());
+        }
+        let (shard, offset) = self.locate(key, entry, tensor.byte_size())?;
+        let bytes: &mut [u8] = match tensor {
+            Tensor::F32(a) => a.as_slice_mut().map(bytemuck::cast_slice_mut),
+            Tensor::F64(a) => a.as_slice_mut().map(bytemuck::cast_slice_mut),
+            Tensor::I32(a) => a.as_slice_mut().map(bytemuck::cast_slice_mut),
+            Tensor::I64(a) => a.as_slice_mut().map(bytemuck::cast_slice_mut),
+            Tensor::U8(a) => a.as_slice_mut(),
+            Tensor::Bool(_) | Tensor::String(_) => None,
+        }
+        .ok_or_else(|| Error::internal("a standard-layout array has no contiguous slice"))?;
+        let crc = self.read_chunked(key, shard, offset, bytes)?;
+        self.check_crc(key, entry, crc)
+    }
+
     /// Reads every tensor, in name order; partitioned variables' slices are skipped.
     ///
     /// # Errors
     /// As [`read`](Self::read), for the first tensor that fails.
     pub fn read_all(&self) -> Result<Vec<(String, Tensor)>> {
-        self.entries
-            .iter()
-            .filter(|(_, e)| e.slices.is_empty())
-            .map(|(k, _)| Ok((k.clone(), self.read(k)?)))
-            .collect()
+        let keys: Vec<&str> =
+            self.entries.iter().filter(|(_, e)| e.slices.is_empty()).map(|(k, _)| k.as_str()).collect();
+        let tensors = self.read_many(&keys)?;
+        Ok(keys.into_iter().map(str::to_string).zip(tensors).collect())
+    }
+
+    /// Reads the tensors under `keys`, in that order, on up to [`read_threads`](Self::set_read_threads)
+    /// threads when they are large (as TF's `RestoreV2` restores large checkpoints in parallel).
+    ///
+    /// # Errors
+    /// As [`read`](Self::read), for the first failing key in `keys` order.
+    pub fn read_many(&self, keys: &[&str]) -> Result<Vec<Tensor>> {
+        let total: u64 = keys.iter().filter_map(|k| self.entry(k)).map(|e| e.size.max(0) as u64).sum();
+        let threads = self.read_threads.min(keys.len());
+        if threads <= 1 || total < PARALLEL_READ_BYTES {
+            return keys.iter().map(|k| self.read(k)).collect();
+        }
+        // Workers take the next key from a shared counter, so one huge tensor does not hold up the rest.
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let mut results: Vec<Option<Result<Tensor>>> = Vec::new();
+        results.resize_with(keys.len(), || None);
+        let per_worker: Vec<Vec<(usize, Result<Tensor>)>> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut done = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some(key) = keys.get(i) else { break };
+                            let r = self.read(key);
+                            let failed = r.is_err();
+                            done.push((i, r));
+                            if failed {
+                                break;
+                            }
+                        }
+                        done
+                    })
+                })
+                .collect();
+            workers.into_iter().map(|w| w.join().unwrap_or_default()).collect()
+        });
+        for (i, r) in per_worker.into_iter().flatten() {
+            if let Some(slot) = results.get_mut(i) {
+                *slot = Some(r);
+            }
+        }
+        let mut out = Vec::with_capacity(keys.len());
+        for (i, r) in results.into_iter().enumerate() {
+            match r {
+                Some(r) => out.push(r?),
+                // A worker stopped at an earlier error, so this key was never read: report that error by
+                // reading the key here (cheap, the checkpoint is already known to be bad).
+                None => out.push(self.read(keys.get(i).copied().unwrap_or_default())?),
+            }
+        }
+        Ok(out)
+    }
+
+    /// [`read_into`](Self::read_into) for many tensors, on up to [`read_threads`](Self::set_read_threads)
+    /// threads when they are large: what a saver calls to restore existing variables.
+    ///
+    /// # Errors
+    /// As [`read_into`](Self::read_into); the first error in `targets` order among those read.
+    pub fn read_many_into(&self, targets: &mut [(&str, &mut Tensor)]) -> Result<()> {
+        let total: u64 =
+            targets.iter().filter_map(|(k, _)| self.entry(k)).map(|e| e.size.max(0) as u64).sum();
+        let threads = self.read_threads.min(targets.len());
+        if threads <= 1 || total < PARALLEL_READ_BYTES {
+            return targets.iter_mut().try_for_each(|(k, t)| self.read_into(k, t));
+        }
+        let queue = std::sync::Mutex::new(targets.iter_mut().enumerate());
+        let mut errors: Vec<(usize, Error)> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads)
+                .map(|_| {
+                    scope.spawn(|| loop {
+                        let next = match queue.lock() {
+                            Ok(mut q) => q.next(),
+                            Err(_) => None,
+                        };
+                        let (i, (key, tensor)) = next?;
+                        if let Err(e) = self.read_into(key, tensor) {
+                            return Some((i, e));
+                        }
+                    })
+                })
+                .collect();
+            workers.into_iter().filter_map(|w| w.join().ok().flatten()).collect()
+        });
+        errors.sort_by_key(|(i, _)| *i);
+        match errors.into_iter().next() {
+            Some((_, e)) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// How many threads [`read_many`](Self::read_many) and [`read_all`](Self::read_all) may use.
+    ///
+    /// By default, the number of CPUs, at most 8.
+    pub fn set_read_threads(&mut self, threads: usize) {
+        self.read_threads = threads.max(1);
     }
 
     fn read_pod<T: bytemuck::Pod + ferroflow_core::TensorElement>(
@@ -234,9 +382,20 @@ impl BundleReader {
         // calloc'd memory: the OS hands out zero pages lazily, so a large tensor is not written twice.
         let mut values: Vec<T> = bytemuck::allocation::zeroed_vec(n);
         let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut values);
-        self.read_at(key, shard, offset, bytes)?;
-        self.check_crc(key, entry, masked_crc::crc32c(bytes))?;
+        let crc = self.read_chunked(key, shard, offset, bytes)?;
+        self.check_crc(key, entry, crc)?;
         Tensor::from_vec(dims, values)
+    }
+
+    /// Fills `bytes` from the data file and returns their CRC32C, chunk by chunk so that each chunk is
+    /// checksummed while it is still in cache.
+    fn read_chunked(&self, key: &str, shard: usize, offset: u64, bytes: &mut [u8]) -> Result<u32> {
+        let mut crc = 0;
+        for (i, chunk) in bytes.chunks_mut(CHUNK_BYTES).enumerate() {
+            self.read_at(key, shard, offset + (i * CHUNK_BYTES) as u64, chunk)?;
+            crc = masked_crc::extend(crc, chunk);
+        }
+        Ok(crc)
     }
 
     fn dtype_of(&self, key: &str, entry: &BundleEntryProto) -> Result<DType> {

@@ -119,6 +119,10 @@ impl CheckpointManager {
                 (p, t)
             });
             retention.recover(recovered.filter(|(p, _)| index_filename(p).exists()));
+            // TF2's CheckpointManager resets a preserved time that lies in the future (a clock change).
+            if state.last_preserved_timestamp > 0.0 && state.last_preserved_timestamp <= now {
+                retention.recover_last_preserved(state.last_preserved_timestamp);
+            }
         }
         Ok(CheckpointManager { dir, config, retention })
     }

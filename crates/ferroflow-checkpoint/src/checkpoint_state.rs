@@ -378,12 +378,12 @@ impl TextParser<'_> {
 
     fn number(&mut self) -> Result<f64> {
         let token = String::from_utf8_lossy(self.token()).into_owned();
-        let t = token.trim_end_matches(['f', 'F']);
-        let parsed = match t.to_ascii_lowercase().as_str() {
-            "inf" | "infinity" => Some(f64::INFINITY),
-            "-inf" | "-infinity" => Some(f64::NEG_INFINITY),
-            "nan" => Some(f64::NAN),
-            other => other.parse::<f64>().ok(),
+        let parsed = match token.to_ascii_lowercase().as_str() {
+            "inf" | "infinity" | "inff" | "infinityf" => Some(f64::INFINITY),
+            "-inf" | "-infinity" | "-inff" | "-infinityf" => Some(f64::NEG_INFINITY),
+            "nan" | "nanf" => Some(f64::NAN),
+            // A C-style float suffix (`1.5f`) is allowed after a number.
+            other => other.strip_suffix('f').unwrap_or(other).parse::<f64>().ok(),
         };
         parsed.ok_or_else(|| self.error(&format!("expected a number, got {token:?}")))
     }
@@ -486,9 +486,13 @@ all_model_checkpoint_timestamps: 1795659974.2964778\nlast_preserved_timestamp: 1
             (1.5e-5, "1.5e-05"),
             (-2.0, "-2.0"),
             (f64::INFINITY, "inf"),
+            (f64::NEG_INFINITY, "-inf"),
         ];
         for (v, want) in cases {
             assert_eq!(python_float(v), want, "{v}");
+            let text = format!("model_checkpoint_path: \"m\"\nlast_preserved_timestamp: {want}\n");
+            let parsed = CheckpointState::parse(text.as_bytes()).map(|s| s.last_preserved_timestamp).ok();
+            assert_eq!(parsed, Some(v), "found by fuzzing: 'inf' lost its 'f' as a float suffix");
         }
     }
 

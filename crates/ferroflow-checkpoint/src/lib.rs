@@ -26,6 +26,14 @@
 //! [`BundleReader`] (one checkpoint), [`CheckpointState`] (the `checkpoint` file), [`Retention`] (which
 //! checkpoints to keep), [`CheckpointManager`] (all of it per save), plus [`verify`],
 //! [`latest_valid_checkpoint`] and [`CheckpointDirLock`]. The format is in `spec/formats.md` section 4.
+//!
+//! For a graph-level saver (TF1's `Saver`):
+//! - save: [`CheckpointManager::save`] with the variables as `(name, &Tensor)` pairs (bundle, then the
+//!   state file, then retention), or [`BundleWriter`] + [`CheckpointState::write`] + [`Retention`] for a
+//!   custom flow;
+//! - restore: [`latest_checkpoint`] (or [`latest_valid_checkpoint`] to skip a damaged newest one), then
+//!   [`BundleReader::open`] and [`BundleReader::read_many_into`] into the existing variables (or
+//!   [`BundleReader::read_many`] for new tensors). A missing variable is `NotFound` naming it.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
@@ -54,7 +62,7 @@ mod table_reader;
 mod verify;
 
 pub use bundle_reader::BundleReader;
-pub use bundle_writer::BundleWriter;
+pub use bundle_writer::{BundleWriter, Durability};
 pub use checkpoint_dir_lock::{CheckpointDirLock, LOCK_FILENAME};
 pub use checkpoint_manager::{CheckpointManager, CheckpointManagerConfig};
 pub use checkpoint_path::{

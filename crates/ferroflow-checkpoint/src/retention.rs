@@ -90,6 +90,14 @@ impl Retention {
         self.tracked = checkpoints.into_iter().collect();
     }
 
+    /// Restores the time of the last checkpoint preserved for good (the state file's
+    /// `last_preserved_timestamp`), so that the next one is preserved `keep_checkpoint_every_n_hours`
+    /// after it rather than after the restart.
+    pub fn recover_last_preserved(&mut self, time: f64) {
+        self.last_preserved_time = time;
+        self.next_keep_time = time + self.policy.keep_checkpoint_every_n_hours * 3600.0;
+    }
+
     /// Records a save of `prefix` at `now`.
     pub fn record_save(&mut self, prefix: impl Into<PathBuf>, now: f64) {
         let Some(max) = self.policy.max_to_keep.filter(|&m| m > 0) else { return };
@@ -214,5 +222,13 @@ mod tests {
         r.record_save(p(3), 3.0);
         assert_eq!(r.next_deletion(), Some(Deletion::Delete(p(1))));
         assert_eq!(r.tracked().len(), 2);
+
+        let mut r =
+            Retention::new(RetentionPolicy { max_to_keep: Some(1), keep_checkpoint_every_n_hours: 1.0 }, 1e6);
+        r.recover_last_preserved(0.0);
+        r.record_save(p(1), 4000.0);
+        r.record_save(p(2), 4001.0);
+        assert_eq!(r.next_deletion(), Some(Deletion::Preserve(p(1))), "an hour after the recovered time");
+        assert_eq!(r.last_preserved_time(), 4000.0);
     }
 }

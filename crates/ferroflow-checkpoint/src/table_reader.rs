@@ -8,11 +8,12 @@ use crate::format::{
 };
 use crate::masked_crc;
 use ferroflow_core::{Error, Result};
+use std::borrow::Cow;
 
 /// A table read whole into memory, entries in key order.
 ///
 /// Every structural problem (bad magic, a handle outside the file, a block CRC mismatch, unsorted keys)
-/// is `DataLoss`; a Snappy-compressed block is `Unimplemented`.
+/// is `DataLoss`. Snappy-compressed blocks (written by TF 1.1-era savers) are decompressed.
 ///
 /// # Examples
 ///
@@ -60,7 +61,7 @@ impl Table {
         let index = read_block(body, index_handle)?;
         let mut entries: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
         for (separator, encoded) in
-            block_entries(index).map_err(|e| Error::data_loss(format!("index block: {e}")))?
+            block_entries(&index).map_err(|e| Error::data_loss(format!("index block: {e}")))?
         {
             let mut p = 0;
             let handle = BlockHandle::decode(encoded, &mut p).ok_or_else(|| {
@@ -70,7 +71,7 @@ impl Table {
                 ))
             })?;
             let block = read_block(body, handle)?;
-            for (key, value) in block_entries(block)
+            for (key, value) in block_entries(&block)
                 .map_err(|e| Error::data_loss(format!("data block at offset {}: {e}", handle.offset)))?
             {
                 if let Some((last, _)) = entries.last() {
@@ -120,8 +121,8 @@ impl Table {
     }
 }
 
-/// The contents of one block, its trailer checked.
-fn read_block(body: &[u8], handle: BlockHandle) -> Result<&[u8]> {
+/// The contents of one block, its trailer checked, decompressed if needed.
+fn read_block(body: &[u8], handle: BlockHandle) -> Result<Cow<'_, [u8]>> {
     let out_of_bounds = || {
         Error::data_loss(format!(
             "block at offset {} of {} bytes lies outside the {}-byte table",
@@ -143,10 +144,24 @@ fn read_block(body: &[u8], handle: BlockHandle) -> Result<&[u8]> {
         return Err(Error::data_loss(format!("checksum mismatch in the table block at offset {start}")));
     }
     match trailer[0] {
-        NO_COMPRESSION => Ok(contents),
-        SNAPPY_COMPRESSION => Err(Error::unimplemented(format!(
-            "the table block at offset {start} is Snappy-compressed, which ferroflow does not read"
-        ))),
+        NO_COMPRESSION => Ok(Cow::Borrowed(contents)),
+        // Only TF 1.1-era writers compressed index blocks; reading them keeps those checkpoints usable.
+        SNAPPY_COMPRESSION => {
+            let len = snap::raw::decompress_len(contents)
+                .map_err(|e| Error::data_loss(format!("corrupt Snappy block at offset {start}: {e}")))?;
+            // Snappy expands a byte to at most a few dozen; a block claiming more is corrupt, and the bound
+            // keeps a forged length from allocating without limit.
+            if len > contents.len().saturating_mul(64).max(1 << 16) {
+                return Err(Error::data_loss(format!(
+                    "Snappy block at offset {start} claims {len} bytes from {} compressed bytes",
+                    contents.len()
+                )));
+            }
+            snap::raw::Decoder::new()
+                .decompress_vec(contents)
+                .map(Cow::Owned)
+                .map_err(|e| Error::data_loss(format!("corrupt Snappy block at offset {start}: {e}")))
+        }
         other => {
             Err(Error::data_loss(format!("unknown compression type {other} of the block at offset {start}")))
         }
@@ -174,6 +189,45 @@ mod tests {
         assert_eq!(t.len(), 2000);
         assert_eq!(t.get(b"key/001234"), Some(&b"value 1234"[..]));
         assert_eq!(t.get(b"key/1"), None);
+        Ok(())
+    }
+
+    #[test]
+    fn reads_snappy_compressed_blocks() -> Result<()> {
+        use crate::block_builder::BlockBuilder;
+        use crate::coding::put_fixed32;
+        use crate::format::encode_footer;
+        // A table as an old TF writer laid it out: one Snappy data block, an empty metaindex, an index.
+        let write = |out: &mut Vec<u8>, raw: Vec<u8>, kind: u8| -> Result<BlockHandle> {
+            let stored = if kind == SNAPPY_COMPRESSION {
+                snap::raw::Encoder::new().compress_vec(&raw).map_err(|e| Error::internal(e.to_string()))?
+            } else {
+                raw
+            };
+            let handle = BlockHandle { offset: out.len() as u64, size: stored.len() as u64 };
+            out.extend_from_slice(&stored);
+            out.push(kind);
+            let crc = masked_crc::extend(masked_crc::crc32c(&stored), &[kind]);
+            put_fixed32(out, masked_crc::mask(crc));
+            Ok(handle)
+        };
+        let mut out = Vec::new();
+        let mut data = BlockBuilder::new(16);
+        for i in 0..100 {
+            data.add(format!("key/{i:03}").as_bytes(), &[b'v'; 40]);
+        }
+        let data_handle = write(&mut out, data.finish(), SNAPPY_COMPRESSION)?;
+        let meta_handle = write(&mut out, BlockBuilder::new(16).finish(), NO_COMPRESSION)?;
+        let mut index = BlockBuilder::new(1);
+        let mut handle_bytes = Vec::new();
+        data_handle.encode_to(&mut handle_bytes);
+        index.add(b"key/100", &handle_bytes);
+        let index_handle = write(&mut out, index.finish(), NO_COMPRESSION)?;
+        out.extend_from_slice(&encode_footer(meta_handle, index_handle));
+        assert!(data_handle.size < 1000, "the block is really compressed");
+        let t = Table::from_bytes(&out)?;
+        assert_eq!(t.len(), 100);
+        assert_eq!(t.get(b"key/042"), Some(&[b'v'; 40][..]));
         Ok(())
     }
 

@@ -32,6 +32,8 @@ pub trait TensorElement: Clone + Default + Send + Sync + 'static {
     fn wrap(array: ArcArray<Self, IxDyn>) -> Tensor;
     /// The array inside a tensor of this dtype.
     fn unwrap_ref(tensor: &Tensor) -> Option<&ArcArray<Self, IxDyn>>;
+    /// The array inside a tensor of this dtype, mutably (writes copy first if the data is shared).
+    fn unwrap_mut(tensor: &mut Tensor) -> Option<&mut ArcArray<Self, IxDyn>>;
     /// The array inside a tensor of this dtype, by value.
     fn unwrap_owned(tensor: Tensor) -> std::result::Result<ArcArray<Self, IxDyn>, Tensor>;
 }
@@ -44,6 +46,12 @@ macro_rules! element {
                 Tensor::$variant(array)
             }
             fn unwrap_ref(tensor: &Tensor) -> Option<&ArcArray<Self, IxDyn>> {
+                match tensor {
+                    Tensor::$variant(a) => Some(a),
+                    _ => None,
+                }
+            }
+            fn unwrap_mut(tensor: &mut Tensor) -> Option<&mut ArcArray<Self, IxDyn>> {
                 match tensor {
                     Tensor::$variant(a) => Some(a),
                     _ => None,
@@ -183,6 +191,17 @@ impl Tensor {
     /// `InvalidArgument` naming both dtypes when it is not.
     pub fn array<T: TensorElement>(&self) -> Result<&ArcArray<T, IxDyn>> {
         T::unwrap_ref(self).ok_or_else(|| self.dtype_error(T::DTYPE))
+    }
+
+    /// The array of elements for writing, if the dtype is `T`. Writing through it copies the data first
+    /// when another tensor shares it, so earlier copies keep their values.
+    ///
+    /// # Errors
+    /// `InvalidArgument` naming both dtypes when it is not.
+    pub fn array_mut<T: TensorElement>(&mut self) -> Result<&mut ArcArray<T, IxDyn>> {
+        let dtype = self.dtype();
+        T::unwrap_mut(self)
+            .ok_or_else(|| Error::invalid_argument(format!("expected a {} tensor, got {dtype}", T::DTYPE)))
     }
 
     /// A view of the elements, if the dtype is `T`.

@@ -39,6 +39,22 @@ impl GraphKeys {
     pub const SUMMARY_OP: &'static str = "summary_op";
     /// Table initializers, run by the default local init op.
     pub const TABLE_INITIALIZERS: &'static str = "table_initializer";
+    /// Stateful objects other than variables that the default saver also checkpoints
+    /// (`saveable_objects`, as TF1's `make_saveable_from_iterator` fills it), e.g. input iterators.
+    ///
+    /// Each entry is a [`CollectionItem::Tensor`]: the string scalar to save. Its node carries two
+    /// string attributes: [`SAVEABLE_KEY_ATTR`](Self::SAVEABLE_KEY_ATTR), the checkpoint key, and
+    /// [`SAVEABLE_RESTORE_OP_ATTR`](Self::SAVEABLE_RESTORE_OP_ATTR), an op type. To restore, a saver
+    /// adds a node of that op type whose inputs are the save node's inputs followed by the restored
+    /// string tensor (for an iterator: `SerializeIterator(handle)` is saved and
+    /// `DeserializeIterator(handle, restored)` restores). The protocol lives in node attributes
+    /// because the saver's crate cannot know the crates that define saveable objects.
+    pub const SAVEABLE_OBJECTS: &'static str = "saveable_objects";
+    /// The attribute of a [`SAVEABLE_OBJECTS`](Self::SAVEABLE_OBJECTS) node naming its checkpoint key.
+    pub const SAVEABLE_KEY_ATTR: &'static str = "_saveable_key";
+    /// The attribute of a [`SAVEABLE_OBJECTS`](Self::SAVEABLE_OBJECTS) node naming the op type that
+    /// restores it.
+    pub const SAVEABLE_RESTORE_OP_ATTR: &'static str = "_saveable_restore_op";
 }
 
 /// One entry of a collection.

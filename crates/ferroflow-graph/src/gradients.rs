@@ -38,6 +38,7 @@ const NOT_DIFFERENTIABLE: &[&str] = &[
     "LogicalAnd",
     "LogicalOr",
     "LogicalNot",
+    "Sign",
     "StopGradient",
     "OneHot",
     "IsVariableInitialized",

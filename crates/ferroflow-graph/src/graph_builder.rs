@@ -11,7 +11,8 @@ use std::sync::Arc;
 pub struct NodeSpec {
     /// Op type, selecting kernel and gradient.
     pub op_type: String,
-    /// Requested name; made unique and prefixed with the name scope. Defaults to the op type.
+    /// Requested name; made unique and prefixed with the name scope. Defaults to the op type. A name
+    /// ending in `/` is taken exactly (TF's convention for naming a node after its scope).
     pub name: Option<String>,
     /// Data inputs.
     pub inputs: Vec<Output>,
@@ -216,6 +217,16 @@ impl GraphBuilder {
         out
     }
 
+    /// Takes the name-scope stack, so that a node can be created at the top level (the global step).
+    pub(crate) fn name_scope_stack_for_global_step(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.name_scopes)
+    }
+
+    /// Puts back a stack taken by [`Self::name_scope_stack_for_global_step`].
+    pub(crate) fn restore_name_scopes(&mut self, scopes: Vec<String>) {
+        self.name_scopes = scopes;
+    }
+
     /// Runs `f` with nodes placed on a device (`tf.device`); the innermost scope wins.
     ///
     /// # Errors
@@ -268,7 +279,14 @@ impl GraphBuilder {
         }
         control_inputs.sort();
         control_inputs.dedup();
-        let name = self.unique_name(&base);
+        // As in TF, a name ending in '/' is an exact, already reserved name (a scope's own name).
+        let name = match base.strip_suffix('/') {
+            Some(exact) => exact.to_string(),
+            None => self.unique_name(&base),
+        };
+        if self.graph.by_name.contains_key(&name) {
+            return Err(Error::invalid_argument(format!("duplicate node name '{name}'")));
+        }
         let index = u32::try_from(self.graph.nodes.len())
             .map_err(|_| Error::resource_exhausted("graph has too many nodes"))?;
         self.graph.by_name.insert(name.clone(), index);

@@ -21,13 +21,17 @@
 
 mod attr_value;
 mod collections;
+mod global_step;
 pub mod gradients;
 mod grads;
 mod graph;
 mod graph_builder;
+mod graph_def;
 mod handles;
+mod learning_rate_decay;
 mod node;
 pub mod ops;
+pub mod optimizer;
 mod variables;
 
 pub use attr_value::{AttrValue, Attrs};

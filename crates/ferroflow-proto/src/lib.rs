@@ -11,12 +11,21 @@
 //! assert_eq!(back, t);
 //! ```
 
+mod example;
+mod graph;
+mod step_stats;
 mod summary;
 mod tensor;
 mod tensor_bundle;
 mod tensor_shape;
 
+pub use example::{BytesList, Example, Feature, FeatureKind, Features, FloatList, Int64List};
+pub use graph::{AttrValueKind, AttrValueProto, GraphDef, ListValue, NodeDef};
 pub use prost;
+pub use step_stats::{
+    AllocationDescriptionProto, DeviceStepStatsProto, NodeExecStatsProto, NodeOutputProto, RunMetadataProto,
+    StepStatsProto, TensorDescriptionProto,
+};
 pub use summary::{
     DataClass, Event, EventWhat, HistogramProto, LogLevel, LogMessage, PluginData, SessionLog, SessionStatus,
     SourceMetadata, Summary, SummaryAudio, SummaryImage, SummaryMetadata, SummaryValue, SummaryValueKind,

@@ -104,6 +104,27 @@ pub struct SessionLog {
     pub msg: String,
 }
 
+impl SessionLog {
+    /// `START`, written when a session starts or restarts (at the restored global step).
+    pub fn start() -> SessionLog {
+        SessionLog { status: SessionStatus::Start as i32, ..Default::default() }
+    }
+
+    /// `STOP`, written on a clean shutdown.
+    pub fn stop() -> SessionLog {
+        SessionLog { status: SessionStatus::Stop as i32, ..Default::default() }
+    }
+
+    /// `CHECKPOINT` with the checkpoint prefix TF1 hooks write (the save path without the step).
+    pub fn checkpoint(checkpoint_path: impl Into<String>) -> SessionLog {
+        SessionLog {
+            status: SessionStatus::Checkpoint as i32,
+            checkpoint_path: checkpoint_path.into(),
+            msg: String::new(),
+        }
+    }
+}
+
 /// `SessionLog.SessionStatus`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, prost::Enumeration)]
 #[repr(i32)]
@@ -309,10 +330,7 @@ mod tests {
             (
                 Event {
                     wall_time: 1_700_000_000.5,
-                    what: Some(EventWhat::SessionLog(SessionLog {
-                        status: SessionStatus::Start as i32,
-                        ..Default::default()
-                    })),
+                    what: Some(EventWhat::SessionLog(SessionLog::start())),
                     ..Default::default()
                 },
                 "09 00 00 20 40 fc 54 d9 41 3a 02 08 01",
@@ -338,11 +356,7 @@ mod tests {
                 Event {
                     wall_time: 1_700_000_002.0,
                     step: 1,
-                    what: Some(EventWhat::SessionLog(SessionLog {
-                        status: SessionStatus::Checkpoint as i32,
-                        checkpoint_path: "m.ckpt".into(),
-                        msg: String::new(),
-                    })),
+                    what: Some(EventWhat::SessionLog(SessionLog::checkpoint("m.ckpt"))),
                     ..Default::default()
                 },
                 "09 00 00 80 40 fc 54 d9 41 10 01 3a 0a 08 03 12 06 6d 2e 63 6b 70 74",

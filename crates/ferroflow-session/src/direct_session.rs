@@ -36,6 +36,7 @@ pub struct DirectSession {
     kernels: Vec<Option<Arc<dyn OpKernel>>>,
     plans: HashMap<Vec<u64>, Arc<ExecutionPlan>>,
     threads: usize,
+    inter_op_pool: Option<Arc<rayon::ThreadPool>>,
     closed: bool,
 }
 
@@ -62,6 +63,14 @@ impl DirectSession {
             rayon::current_num_threads()
         };
         let n = graph.len();
+        // Only an explicit request for several inter-op threads pays for a pool: on small graphs the
+        // handoffs cost more than the overlap gains.
+        let inter_op_pool = (options.inter_op_parallelism_threads > 1)
+            .then(|| {
+                rayon::ThreadPoolBuilder::new().num_threads(options.inter_op_parallelism_threads).build().ok()
+            })
+            .flatten()
+            .map(Arc::new);
         DirectSession {
             graph,
             options,
@@ -69,6 +78,7 @@ impl DirectSession {
             kernels: vec![None; n],
             plans: HashMap::new(),
             threads,
+            inter_op_pool,
             closed: false,
         }
     }
@@ -148,6 +158,54 @@ impl DirectSession {
         };
         let deadline = (timeout_ms > 0).then(|| Instant::now() + Duration::from_millis(timeout_ms as u64));
         let tracing = request.options.trace_level > TraceLevel::NoTrace;
+        let (values, stats) = match &self.inter_op_pool {
+            Some(pool) if plan.steps.len() > 1 => {
+                let node_error = |e: Error, node: u32| self.node_error(e, node);
+                let (values, traces) = crate::executor::execute_concurrently(
+                    plan,
+                    values,
+                    pool,
+                    self.threads,
+                    deadline,
+                    tracing,
+                    &node_error,
+                )?;
+                let stats = traces
+                    .into_iter()
+                    .map(|(node, start, took, outputs)| {
+                        self.node_stats(node, start, took, &outputs, request.options.trace_level)
+                    })
+                    .collect();
+                (values, stats)
+            }
+            _ => self.execute_in_order(plan, values, deadline, timeout_ms, request.options.trace_level)?,
+        };
+        let values = plan
+            .fetch_slots
+            .iter()
+            .map(|&s| {
+                values[s as usize].clone().ok_or_else(|| Error::internal(format!("fetch slot {s} is empty")))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mut metadata = RunMetadata::default();
+        if tracing {
+            metadata
+                .step_stats
+                .dev_stats
+                .push(DeviceStepStats { device: DEVICE.to_string(), node_stats: stats });
+        }
+        Ok(RunOutputs { values, metadata })
+    }
+
+    fn execute_in_order(
+        &self,
+        plan: &ExecutionPlan,
+        mut values: Vec<Option<Tensor>>,
+        deadline: Option<Instant>,
+        timeout_ms: i64,
+        trace_level: TraceLevel,
+    ) -> Result<(Vec<Option<Tensor>>, Vec<NodeExecStats>)> {
+        let tracing = trace_level > TraceLevel::NoTrace;
         let mut stats = Vec::new();
         let mut inputs: Vec<Tensor> = Vec::with_capacity(8);
         let mut outputs: Vec<Tensor> = Vec::with_capacity(4);
@@ -178,13 +236,7 @@ impl DirectSession {
                 )));
             }
             if let (Some(start), Some(t0)) = (start, t0) {
-                stats.push(self.node_stats(
-                    step.node,
-                    start,
-                    t0.elapsed(),
-                    &outputs,
-                    request.options.trace_level,
-                ));
+                stats.push(self.node_stats(step.node, start, t0.elapsed(), &outputs, trace_level));
             }
             for (slot, t) in step.outputs.iter().zip(outputs.drain(..)) {
                 if let Some(s) = slot {
@@ -192,21 +244,7 @@ impl DirectSession {
                 }
             }
         }
-        let values = plan
-            .fetch_slots
-            .iter()
-            .map(|&s| {
-                values[s as usize].clone().ok_or_else(|| Error::internal(format!("fetch slot {s} is empty")))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let mut metadata = RunMetadata::default();
-        if tracing {
-            metadata
-                .step_stats
-                .dev_stats
-                .push(DeviceStepStats { device: DEVICE.to_string(), node_stats: stats });
-        }
-        Ok(RunOutputs { values, metadata })
+        Ok((values, stats))
     }
 
     fn node_name(&self, node: u32) -> &str {

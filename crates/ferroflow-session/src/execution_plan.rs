@@ -31,6 +31,12 @@ pub(crate) struct ExecutionPlan {
     pub num_slots: usize,
     pub feeds: Vec<FeedSpec>,
     pub fetch_slots: Vec<u32>,
+    /// For the concurrent executor: the steps each step unblocks (data and control edges).
+    pub successors: Vec<Vec<u32>>,
+    /// For the concurrent executor: how many steps must finish before each step may start.
+    pub predecessor_counts: Vec<u32>,
+    /// For the concurrent executor: how many step inputs read each slot, plus one if it is fetched.
+    pub slot_reads: Vec<u32>,
 }
 
 /// Builds the plan. `kernel_for` returns the (session-cached) kernel of a node.
@@ -101,7 +107,50 @@ pub(crate) fn build_plan(
     }
     let fetch_slots = fetches.iter().map(slot).collect::<Result<Vec<_>>>()?;
     mark_last_uses(&mut steps, &fetch_slots, num_slots as usize);
-    Ok(ExecutionPlan { steps, num_slots: num_slots as usize, feeds: feed_specs, fetch_slots })
+    let (successors, predecessor_counts) = dependencies(graph, &steps, &fed);
+    let mut slot_reads = vec![0u32; num_slots as usize];
+    for step in &steps {
+        for &(slot, _) in &step.inputs {
+            slot_reads[slot as usize] += 1;
+        }
+    }
+    for &s in &fetch_slots {
+        slot_reads[s as usize] += 1;
+    }
+    Ok(ExecutionPlan {
+        steps,
+        num_slots: num_slots as usize,
+        feeds: feed_specs,
+        fetch_slots,
+        successors,
+        predecessor_counts,
+        slot_reads,
+    })
+}
+
+/// The dependency graph between steps: a step waits for the steps producing its (unfed) inputs and for
+/// its control inputs.
+fn dependencies(graph: &Graph, steps: &[Step], fed: &HashMap<Output, usize>) -> (Vec<Vec<u32>>, Vec<u32>) {
+    let step_of: HashMap<u32, u32> = steps.iter().enumerate().map(|(i, s)| (s.node, i as u32)).collect();
+    let mut successors = vec![Vec::new(); steps.len()];
+    let mut counts = vec![0u32; steps.len()];
+    for (i, step) in steps.iter().enumerate() {
+        let node = &graph.nodes()[step.node as usize];
+        let mut preds: Vec<u32> = node
+            .inputs
+            .iter()
+            .filter(|o| !fed.contains_key(o))
+            .filter_map(|o| step_of.get(&(o.op().index() as u32)).copied())
+            .chain(node.control_inputs.iter().filter_map(|c| step_of.get(&(c.index() as u32)).copied()))
+            .collect();
+        preds.sort_unstable();
+        preds.dedup();
+        counts[i] = preds.len() as u32;
+        for p in preds {
+            successors[p as usize].push(i as u32);
+        }
+    }
+    (successors, counts)
 }
 
 /// The nodes a run must execute, in topological (creation) order: everything the fetches and targets

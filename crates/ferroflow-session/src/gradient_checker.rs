@@ -128,6 +128,150 @@ mod tests {
     }
 
     #[test]
+    fn gradients_of_math_and_nn_ops_match_finite_differences() -> Result<()> {
+        // Inputs stay away from kinks (0 for relu/abs, 6 for relu6, ties for max/min), where finite
+        // differences and the one-sided TF gradient legitimately disagree.
+        let a = Tensor::from_vec(&[2, 3], vec![0.5f64, -1.0, 2.0, 1.5, 0.3, -0.7])?;
+        let pos = Tensor::from_vec(&[2, 3], vec![0.5f64, 1.2, 2.0, 1.5, 0.3, 0.7])?;
+        let wide = Tensor::from_vec(&[2, 3], vec![-0.5f64, 6.5, 2.0, 5.5, 0.3, -3.0])?;
+        let row = Tensor::from_vec(&[3], vec![0.2f64, 0.4, -1.5])?;
+        let with_zero = Tensor::from_vec(&[2, 3], vec![2.0f64, 0.0, 3.0, 1.0, 4.0, 0.5])?;
+        let soft_labels = Tensor::from_vec(&[2, 3], vec![0.2f64, 0.3, 0.5, 0.6, 0.1, 0.3])?;
+        let bias = Tensor::from_vec(&[3], vec![0.1f64, -0.2, 0.3])?;
+        let cases: Vec<(&str, Vec<Tensor>, Box<BuildFn>)> = vec![
+            ("sqrt", vec![pos.clone()], Box::new(|g, x| g.sqrt(x[0]))),
+            ("rsqrt", vec![pos.clone()], Box::new(|g, x| g.rsqrt(x[0]))),
+            ("exp", vec![a.clone()], Box::new(|g, x| g.exp(x[0]))),
+            ("log", vec![pos.clone()], Box::new(|g, x| g.log(x[0]))),
+            ("reciprocal", vec![a.clone()], Box::new(|g, x| g.reciprocal(x[0]))),
+            ("abs", vec![a.clone()], Box::new(|g, x| g.abs(x[0]))),
+            ("sigmoid", vec![a.clone()], Box::new(|g, x| g.sigmoid(x[0]))),
+            ("tanh", vec![a.clone()], Box::new(|g, x| g.tanh(x[0]))),
+            ("relu", vec![a.clone()], Box::new(|g, x| g.relu(x[0]))),
+            ("relu6", vec![wide.clone()], Box::new(|g, x| g.relu6(x[0]))),
+            ("leaky_relu", vec![a.clone()], Box::new(|g, x| g.leaky_relu(x[0], 0.2))),
+            ("elu", vec![a.clone()], Box::new(|g, x| g.elu(x[0]))),
+            ("selu", vec![a.clone()], Box::new(|g, x| g.selu(x[0]))),
+            ("softplus", vec![wide.clone()], Box::new(|g, x| g.softplus(x[0]))),
+            ("maximum broadcast", vec![a.clone(), row.clone()], Box::new(|g, x| g.maximum(x[0], x[1]))),
+            ("minimum broadcast", vec![a.clone(), row.clone()], Box::new(|g, x| g.minimum(x[0], x[1]))),
+            ("pow", vec![pos.clone(), a.clone()], Box::new(|g, x| g.pow(x[0], x[1]))),
+            ("pow broadcast", vec![pos.clone(), row.clone()], Box::new(|g, x| g.pow(x[0], x[1]))),
+            (
+                "squared_difference broadcast",
+                vec![a.clone(), row.clone()],
+                Box::new(|g, x| g.squared_difference(x[0], x[1])),
+            ),
+            (
+                "select",
+                vec![a.clone(), pos.clone()],
+                Box::new(|g, x| {
+                    let c =
+                        g.constant(Tensor::from_vec(&[2, 3], vec![true, false, true, false, false, true])?)?;
+                    g.select(c, x[0], x[1])
+                }),
+            ),
+            (
+                "select rows",
+                vec![a.clone(), pos.clone()],
+                Box::new(|g, x| {
+                    let c = g.constant(Tensor::vector(vec![false, true]))?;
+                    g.select(c, x[0], x[1])
+                }),
+            ),
+            (
+                "clip_by_value",
+                vec![a.clone()],
+                Box::new(|g, x| {
+                    let lo = g.constant(Tensor::scalar(-0.8f64))?;
+                    let hi = g.constant(Tensor::scalar(1.0f64))?;
+                    g.clip_by_value(x[0], lo, hi)
+                }),
+            ),
+            (
+                "clip_by_global_norm (clipping)",
+                vec![a.clone(), row.clone()],
+                Box::new(|g, x| {
+                    let (c, norm) = g.clip_by_global_norm(&[Some(x[0]), None, Some(x[1])], 1.5)?;
+                    let (Some(c0), Some(c2)) = (c[0], c[2]) else {
+                        return Err(Error::internal("clip_by_global_norm dropped a tensor"));
+                    };
+                    let s0 = g.reduce_sum(c0, None, false)?;
+                    let s2 = g.reduce_sum(c2, None, false)?;
+                    let t = g.add(s0, s2)?;
+                    g.add(t, norm)
+                }),
+            ),
+            (
+                "clip_by_global_norm (no clipping)",
+                vec![row.clone()],
+                Box::new(|g, x| {
+                    let (c, _) = g.clip_by_global_norm(&[Some(x[0])], 100.0)?;
+                    c[0].ok_or_else(|| Error::internal("clip_by_global_norm dropped a tensor"))
+                }),
+            ),
+            ("reduce_max axis", vec![a.clone()], Box::new(|g, x| g.reduce_max(x[0], Some(&[1]), false))),
+            ("reduce_max all", vec![a.clone()], Box::new(|g, x| g.reduce_max(x[0], None, false))),
+            ("reduce_min keep", vec![a.clone()], Box::new(|g, x| g.reduce_min(x[0], Some(&[0]), true))),
+            ("reduce_prod axis", vec![a.clone()], Box::new(|g, x| g.reduce_prod(x[0], Some(&[1]), false))),
+            (
+                "reduce_prod zero",
+                vec![with_zero.clone()],
+                Box::new(|g, x| g.reduce_prod(x[0], Some(&[-1]), true)),
+            ),
+            ("reduce_prod all", vec![with_zero.clone()], Box::new(|g, x| g.reduce_prod(x[0], None, false))),
+            ("softmax", vec![a.clone()], Box::new(|g, x| g.softmax(x[0]))),
+            ("log_softmax", vec![a.clone()], Box::new(|g, x| g.log_softmax(x[0]))),
+            (
+                "sparse_softmax_cross_entropy_with_logits",
+                vec![a.clone()],
+                Box::new(|g, x| {
+                    let labels = g.constant(Tensor::vector(vec![2i64, 0]))?;
+                    let loss = g.sparse_softmax_cross_entropy_with_logits(labels, x[0])?;
+                    g.reduce_mean(loss, None, false)
+                }),
+            ),
+            (
+                "softmax_cross_entropy_with_logits (logits and labels)",
+                vec![a.clone(), soft_labels.clone()],
+                Box::new(|g, x| g.softmax_cross_entropy_with_logits(x[1], x[0])),
+            ),
+            ("bias_add", vec![a.clone(), bias.clone()], Box::new(|g, x| g.bias_add(x[0], x[1]))),
+            ("check_numerics", vec![a.clone()], Box::new(|g, x| g.check_numerics(x[0], "x"))),
+            ("l2_normalize axis", vec![a.clone()], Box::new(|g, x| g.l2_normalize(x[0], &[1], 1e-12))),
+            ("l2_normalize all", vec![a.clone()], Box::new(|g, x| g.l2_normalize(x[0], &[0, 1], 1e-12))),
+            (
+                "mlp layer: relu(bias_add(matmul))",
+                vec![a.clone(), Tensor::from_vec(&[3, 2], vec![0.3f64, -0.2, 0.5, 0.1, -0.4, 0.6])?],
+                Box::new(|g, x| {
+                    let m = g.matmul(x[0], x[1], false, false)?;
+                    let b = g.constant(Tensor::vector(vec![0.05f64, -0.03]))?;
+                    let z = g.bias_add(m, b)?;
+                    g.relu(z)
+                }),
+            ),
+        ];
+        for (name, inputs, f) in cases {
+            let err = compute_gradient_error(&inputs, 1e-6, f)?;
+            assert!(err < 1e-6, "{name}: gradient error {err}");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn max_gradient_is_shared_between_ties() -> Result<()> {
+        // TF's _MinOrMaxGrad: two maxima each get half of the gradient.
+        let mut g = GraphBuilder::new();
+        let x = g.constant(Tensor::vector(vec![1.0f64, 3.0, 3.0, 2.0]))?;
+        let y = g.reduce_max(x, None, false)?;
+        let grads = g.gradients(&[y], &[x], None)?;
+        let gx = grads[0].ok_or_else(|| Error::internal("no gradient"))?;
+        let mut sess = DirectSession::new(g.finalize());
+        assert_eq!(sess.run(gx, &[])?.tensor()?.to_vec::<f64>()?, vec![0.0, 0.5, 0.5, 0.0]);
+        Ok(())
+    }
+
+    #[test]
     fn non_differentiable_paths_give_none() -> Result<()> {
         let mut g = GraphBuilder::new();
         let x = g.placeholder(ferroflow_core::DType::F64, PartialShape::known(&[2]), "x")?;

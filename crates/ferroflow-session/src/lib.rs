@@ -22,6 +22,7 @@
 
 mod direct_session;
 mod execution_plan;
+mod executor;
 mod fetch;
 pub mod gradient_checker;
 pub mod kernel;

@@ -100,3 +100,56 @@ pub struct NodeOutput {
     /// Bytes of the output (`AllocationDescription.requested_bytes`).
     pub requested_bytes: usize,
 }
+
+impl RunMetadata {
+    /// The metadata as TensorFlow's `RunMetadata` message (for `FileWriter::add_run_metadata` and
+    /// timelines).
+    pub fn to_proto(&self) -> ferroflow_proto::RunMetadataProto {
+        use ferroflow_proto::{
+            AllocationDescriptionProto, DeviceStepStatsProto, NodeExecStatsProto, NodeOutputProto,
+            StepStatsProto, TensorDescriptionProto, TensorShapeProto,
+        };
+        let dev_stats = self
+            .step_stats
+            .dev_stats
+            .iter()
+            .map(|d| DeviceStepStatsProto {
+                device: d.device.clone(),
+                node_stats: d
+                    .node_stats
+                    .iter()
+                    .map(|n| NodeExecStatsProto {
+                        node_name: n.node_name.clone(),
+                        all_start_micros: n.all_start_micros,
+                        op_start_rel_micros: n.op_start_rel_micros,
+                        op_end_rel_micros: n.op_end_rel_micros,
+                        all_end_rel_micros: n.all_end_rel_micros,
+                        output: n
+                            .outputs
+                            .iter()
+                            .map(|o| NodeOutputProto {
+                                slot: o.slot as i32,
+                                tensor_description: Some(TensorDescriptionProto {
+                                    dtype: o.dtype.to_proto(),
+                                    shape: Some(TensorShapeProto::from_dims(o.shape.dims())),
+                                    allocation_description: Some(AllocationDescriptionProto {
+                                        requested_bytes: o.requested_bytes as i64,
+                                        allocated_bytes: o.requested_bytes as i64,
+                                        allocator_name: "cpu".to_string(),
+                                    }),
+                                }),
+                            })
+                            .collect(),
+                        timeline_label: format!("{} = {}()", n.node_name, n.op_type),
+                        thread_id: n.thread_id,
+                        all_start_nanos: n.all_start_nanos,
+                        op_start_rel_nanos: 0,
+                        op_end_rel_nanos: n.duration_nanos,
+                        all_end_rel_nanos: n.duration_nanos,
+                    })
+                    .collect(),
+            })
+            .collect();
+        ferroflow_proto::RunMetadataProto { step_stats: Some(StepStatsProto { dev_stats }) }
+    }
+}

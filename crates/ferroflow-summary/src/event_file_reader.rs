@@ -11,6 +11,7 @@ use std::path::Path;
 ///
 /// Like TensorBoard's loader, a truncated last record (a writer still busy) ends the iteration
 /// without an error; calling [`next`](Iterator::next) again later picks up records appended since.
+/// An error (a corrupted record) is yielded once and ends the iteration for good.
 ///
 /// # Examples
 ///
@@ -30,6 +31,8 @@ use std::path::Path;
 pub struct EventFileReader {
     records: RecordReader<File>,
     path: String,
+    /// Set after an error: the iterator ends there instead of repeating it.
+    failed: bool,
 }
 
 /// Opens an event file for reading; see [`EventFileReader`].
@@ -47,7 +50,7 @@ impl EventFileReader {
     /// The I/O code naming the path when it cannot be opened.
     pub fn open(path: impl AsRef<Path>) -> Result<EventFileReader> {
         let records = RecordReader::open(path.as_ref(), RecordReaderOptions::default())?;
-        Ok(EventFileReader { records, path: path.as_ref().display().to_string() })
+        Ok(EventFileReader { records, path: path.as_ref().display().to_string(), failed: false })
     }
 
     /// The next event; `Ok(None)` at the end of what is written so far.
@@ -70,6 +73,11 @@ impl Iterator for EventFileReader {
     type Item = Result<Event>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        self.read_event().transpose()
+        if self.failed {
+            return None;
+        }
+        let item = self.read_event().transpose();
+        self.failed = matches!(item, Some(Err(_)));
+        item
     }
 }

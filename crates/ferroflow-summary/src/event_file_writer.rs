@@ -4,8 +4,10 @@
 //! Lifecycle:
 //! 1. [`EventFileWriter::new`] creates the log directory and a new file whose first record is
 //!    `file_version: "brain.Event:2"`, and starts the writer thread.
-//! 2. [`add_event`](EventFileWriter::add_event) serializes on the caller's thread and queues the
-//!    bytes; it blocks while `max_queue` events wait, as TF's bounded queue does.
+//! 2. [`add_event`](EventFileWriter::add_event) serializes on the caller's thread and appends the
+//!    bytes to a pending batch; every `max_queue` events the thread is woken to write the batch, so a
+//!    training step pays for a push, not for a thread handoff per event. Far beyond `max_queue`
+//!    waiting events the caller blocks until the thread catches up.
 //! 3. The thread flushes every `flush_secs` and on [`flush`](EventFileWriter::flush).
 //! 4. [`close`](EventFileWriter::close) (or drop) drains the queue, flushes and joins the thread;
 //!    [`reopen`](EventFileWriter::reopen) starts again in a new file.
@@ -37,7 +39,7 @@ static FILE_COUNTER: AtomicU64 = AtomicU64::new(0);
 /// Knobs of an [`EventFileWriter`], with TF1's defaults.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EventFileWriterConfig {
-    /// How many events may wait in the queue before `add_event` blocks. By default, 10.
+    /// How many events are batched before the writer thread is woken to write them. By default, 10.
     pub max_queue: usize,
     /// How often the thread flushes pending events to disk. By default, 120 s.
     pub flush_secs: Duration,
@@ -56,10 +58,14 @@ impl Default for EventFileWriterConfig {
 }
 
 enum Command {
-    Event(Vec<u8>),
+    /// Write the pending batch.
+    Drain,
     Flush(SyncSender<Result<()>>),
     Close,
 }
+
+/// Waiting events beyond this many `max_queue` batches make `add_event` wait for the thread.
+const BACKPRESSURE_BATCHES: usize = 64;
 
 struct Running {
     sender: SyncSender<Command>,
@@ -97,6 +103,8 @@ pub struct EventFileWriter {
     error: Arc<Mutex<Option<Error>>>,
     /// The file being written; it changes when the writer reopens or recreates it.
     path: Arc<Mutex<PathBuf>>,
+    /// Serialized events not yet handed to the file, in order.
+    pending: Arc<Mutex<Vec<Vec<u8>>>>,
 }
 
 impl EventFileWriter {
@@ -121,6 +129,7 @@ impl EventFileWriter {
             running: Mutex::new(None),
             error: Arc::new(Mutex::new(None)),
             path: Arc::new(Mutex::new(PathBuf::new())),
+            pending: Arc::new(Mutex::new(Vec::new())),
         };
         writer.start()?;
         Ok(writer)
@@ -153,7 +162,23 @@ impl EventFileWriter {
     /// As [`add_event`](Self::add_event).
     pub fn add_serialized_event(&self, event: Vec<u8>) -> Result<()> {
         self.take_error()?;
-        self.send(Command::Event(event))
+        let sender = match self.running.lock().as_ref() {
+            Some(running) => running.sender.clone(),
+            None => return Err(self.closed_error()),
+        };
+        let waiting = {
+            let mut pending = self.pending.lock();
+            pending.push(event);
+            pending.len()
+        };
+        let batch = self.config.max_queue;
+        if waiting >= batch * BACKPRESSURE_BATCHES {
+            sender.send(Command::Drain).map_err(|_| self.thread_gone())?;
+        } else if waiting % batch == 0 {
+            // A full channel already holds a wake-up for this batch.
+            let _ = sender.try_send(Command::Drain);
+        }
+        Ok(())
     }
 
     /// Writes every queued event to disk.
@@ -211,7 +236,7 @@ impl EventFileWriter {
         }
         let file = EventFile::create(&self.logdir, &self.config.filename_suffix)?;
         *self.path.lock() = file.path.clone();
-        let (sender, receiver) = mpsc::sync_channel(self.config.max_queue);
+        let (sender, receiver) = mpsc::sync_channel(1);
         let mut worker = Worker {
             logdir: self.logdir.clone(),
             suffix: self.config.filename_suffix.clone(),
@@ -220,6 +245,7 @@ impl EventFileWriter {
             unflushed: 0,
             error: Arc::clone(&self.error),
             path: Arc::clone(&self.path),
+            pending: Arc::clone(&self.pending),
         };
         let thread = std::thread::Builder::new()
             .name("event-file-writer".into())
@@ -233,14 +259,13 @@ impl EventFileWriter {
         // Clone the sender so a full queue blocks only this caller, not close() or other threads.
         let sender = match self.running.lock().as_ref() {
             Some(running) => running.sender.clone(),
-            None => {
-                return Err(Error::failed_precondition(format!(
-                    "event file writer for {} is closed",
-                    self.logdir.display()
-                )))
-            }
+            None => return Err(self.closed_error()),
         };
         sender.send(command).map_err(|_| self.thread_gone())
+    }
+
+    fn closed_error(&self) -> Error {
+        Error::failed_precondition(format!("event file writer for {} is closed", self.logdir.display()))
     }
 
     fn thread_gone(&self) -> Error {
@@ -328,6 +353,7 @@ struct Worker {
     unflushed: u64,
     error: Arc<Mutex<Option<Error>>>,
     path: Arc<Mutex<PathBuf>>,
+    pending: Arc<Mutex<Vec<Vec<u8>>>>,
 }
 
 impl Worker {
@@ -335,12 +361,10 @@ impl Worker {
         let mut next_flush = Instant::now() + self.flush_every;
         loop {
             let wait = next_flush.saturating_duration_since(Instant::now());
-            match commands.recv_timeout(wait) {
-                Ok(Command::Event(bytes)) => {
-                    if let Err(e) = self.write(&bytes) {
-                        self.record(e);
-                    }
-                }
+            let command = commands.recv_timeout(wait);
+            self.drain();
+            match command {
+                Ok(Command::Drain) => {}
                 Ok(Command::Flush(reply)) => {
                     let _ = reply.send(self.flush());
                     next_flush = Instant::now() + self.flush_every;
@@ -359,6 +383,16 @@ impl Worker {
                     }
                     next_flush = Instant::now() + self.flush_every;
                 }
+            }
+        }
+    }
+
+    /// Writes every pending event, in order.
+    fn drain(&mut self) {
+        let batch = std::mem::take(&mut *self.pending.lock());
+        for bytes in batch {
+            if let Err(e) = self.write(&bytes) {
+                self.record(e);
             }
         }
     }
@@ -391,7 +425,7 @@ impl Worker {
             let path = file.path.display().to_string();
             self.file = None;
             return Err(Error::data_loss(format!(
-                "events file {path} has disappeared; up to {lost} events since the last flush are lost"
+                "events file {path} has disappeared; the events written to it since ({lost} since the last flush) are lost"
             )));
         }
         flushed

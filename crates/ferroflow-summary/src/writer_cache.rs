@@ -14,7 +14,9 @@ static CACHE: LazyLock<Mutex<HashMap<PathBuf, Arc<FileWriter>>>> =
 ///
 /// Mirrors TF1's `SummaryWriterCache` (`FileWriterCache`): hooks such as `SummarySaverHook` and
 /// `StepCounterHook` that log to the same directory share one writer, hence one event file. Keys are
-/// the paths as given (TF keys on the string too).
+/// the paths as given (TF keys on the string too). Cached writers live until [`clear`](Self::clear):
+/// like TF's, they are not flushed at process exit, so flush them (as `SummarySaverHook.end` does) or
+/// clear the cache before exiting.
 ///
 /// # Examples
 ///

@@ -9,10 +9,10 @@
 //!   proto) built into a valid table, so that entry decoding and tensor reads are reached.
 #![no_main]
 
+use arbitrary::{Arbitrary, Unstructured};
 use ferroflow_checkpoint::{BundleReader, Table, TableBuilder, TableOptions};
 use ferroflow_proto::prost::Message;
 use ferroflow_proto::{BundleEntryProto, BundleHeaderProto, Dim, TensorShapeProto, VersionDef};
-use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use std::collections::BTreeMap;
 
@@ -66,7 +66,11 @@ fn structured(input: &[u8]) {
     let header = BundleHeaderProto {
         num_shards: i32::from(s.num_shards % 3),
         endianness: 0,
-        version: Some(VersionDef { producer: 1, min_consumer: i32::from(s.min_consumer % 3), bad_consumers: vec![] }),
+        version: Some(VersionDef {
+            producer: 1,
+            min_consumer: i32::from(s.min_consumer % 3),
+            bad_consumers: vec![],
+        }),
     };
     let mut values = BTreeMap::new();
     for e in s.entries {
@@ -81,11 +85,17 @@ fn structured(input: &[u8]) {
                     Some(bytes) if e.fix_crc => mask(crc32c::crc32c(bytes)),
                     _ => e.crc,
                 };
-                let dtype = [1, 2, 3, 4, 7, 9, 10, 19, 101].get(usize::from(e.dtype % 9)).copied().unwrap_or(1);
+                let dtype =
+                    [1, 2, 3, 4, 7, 9, 10, 19, 101].get(usize::from(e.dtype % 9)).copied().unwrap_or(1);
                 BundleEntryProto {
                     dtype,
                     shape: Some(TensorShapeProto {
-                        dim: e.dims.iter().take(6).map(|&d| Dim { size: i64::from(d), name: String::new() }).collect(),
+                        dim: e
+                            .dims
+                            .iter()
+                            .take(6)
+                            .map(|&d| Dim { size: i64::from(d), name: String::new() })
+                            .collect(),
                         unknown_rank: false,
                     }),
                     shard_id: i32::from(e.shard % 3),

@@ -153,3 +153,130 @@ fn in_memory_bundles_check_the_same_things() -> Result<()> {
     assert_eq!(short.read_all().map_err(|e: Error| e.code()).err(), Some(Code::DataLoss));
     Ok(())
 }
+
+#[test]
+fn parallel_reads_match_sequential_ones_and_report_damage() -> Result<()> {
+    // 40 MB, above the threshold where read_all starts threads.
+    let dir = tempfile::tempdir()?;
+    let prefix = dir.path().join("big");
+    let mut w = ferroflow_checkpoint::BundleWriter::new(&prefix)?;
+    w.set_durability(ferroflow_checkpoint::Durability::OsBuffered);
+    let tensors: Vec<(String, ferroflow_core::Tensor)> =
+        (0..10).map(|i| (format!("t{i}"), ferroflow_core::Tensor::vector(vec![i as f32; 1 << 20]))).collect();
+    for (n, t) in &tensors {
+        w.add(n, t)?;
+    }
+    w.finish()?;
+    let mut reader = BundleReader::open(&prefix)?;
+    reader.set_read_threads(4);
+    assert_eq!(reader.read_all()?, tensors);
+    assert_eq!(reader.read_many(&["t7", "t2"])?, vec![tensors[7].1.clone(), tensors[2].1.clone()]);
+
+    let data_path = data_filename(&prefix, 0, 1);
+    let mut bytes = std::fs::read(&data_path)?;
+    let t5 = reader.entry("t5").map(|e| e.offset as usize).unwrap();
+    bytes[t5 + 12345] ^= 1;
+    std::fs::write(&data_path, bytes)?;
+    let (code, msg) = code_and_message(reader.read_all());
+    assert_eq!(code, Code::DataLoss);
+    assert!(msg.contains("tensor t5 "), "{msg}");
+    reader.set_read_threads(1);
+    assert_eq!(code_and_message(reader.read_all()).1, msg, "the same error on one thread");
+    Ok(())
+}
+
+#[test]
+fn read_into_reuses_memory_and_falls_back_when_it_cannot() -> Result<()> {
+    use ferroflow_core::Tensor;
+    let dir = tempfile::tempdir()?;
+    let prefix = golden_checkpoint(dir.path())?;
+    let reader = BundleReader::open(&prefix)?;
+    for (name, want) in golden_tensors()? {
+        // Same dtype and shape (reused), and a mismatching tensor (replaced).
+        let mut same = Tensor::zeros(want.dtype(), want.shape());
+        let shared = same.clone();
+        reader.read_into(&name, &mut same)?;
+        assert_eq!(same, want, "{name}");
+        assert_eq!(shared, Tensor::zeros(want.dtype(), want.shape()), "{name}: a shared copy is not written");
+        let mut other = Tensor::scalar(0u8);
+        reader.read_into(&name, &mut other)?;
+        assert_eq!(other, want, "{name}");
+    }
+    let mut many: Vec<(String, Tensor)> =
+        golden_tensors()?.into_iter().map(|(n, t)| (n, Tensor::zeros(t.dtype(), t.shape()))).collect();
+    let mut targets: Vec<(&str, &mut Tensor)> = many.iter_mut().map(|(n, t)| (n.as_str(), t)).collect();
+    reader.read_many_into(&mut targets)?;
+    assert_eq!(many, golden_tensors()?);
+
+    let data_path = data_filename(&prefix, 0, 1);
+    let mut bytes = std::fs::read(&data_path)?;
+    let at = reader.entry("f32/matrix").map(|e| e.offset as usize).unwrap();
+    bytes[at] ^= 1;
+    std::fs::write(&data_path, bytes)?;
+    let mut t = Tensor::zeros(ferroflow_core::DType::F32, &[2, 3]);
+    let (code, msg) = code_and_message(reader.read_into("f32/matrix", &mut t));
+    assert_eq!(code, Code::DataLoss);
+    assert!(msg.contains("f32/matrix"), "{msg}");
+    Ok(())
+}
+
+/// A two-shard bundle with a partitioned variable, as a sharded TF saver writes them, built by hand.
+fn sharded_bundle(dir: &Path) -> Result<PathBuf> {
+    use ferroflow_proto::prost::Message;
+    use ferroflow_proto::{
+        BundleEntryProto, BundleHeaderProto, Extent, TensorShapeProto, TensorSliceProto, VersionDef,
+    };
+    let prefix = dir.join("sharded");
+    let masked = |bytes: &[u8]| {
+        let c = crc32c::crc32c(bytes);
+        c.rotate_right(15).wrapping_add(0xa282_ead8)
+    };
+    let a: Vec<u8> = [1.5f32, -2.0].iter().flat_map(|v| v.to_le_bytes()).collect();
+    let b = 42i64.to_le_bytes();
+    std::fs::write(data_filename(&prefix, 0, 2), &a)?;
+    std::fs::write(data_filename(&prefix, 1, 2), b)?;
+    let entry = |dtype: i32, dims: &[usize], shard_id: i32, bytes: &[u8]| BundleEntryProto {
+        dtype,
+        shape: Some(TensorShapeProto::from_dims(dims)),
+        shard_id,
+        offset: 0,
+        size: bytes.len() as i64,
+        crc32c: masked(bytes),
+        slices: vec![],
+    };
+    let partitioned = BundleEntryProto {
+        slices: vec![TensorSliceProto { extent: vec![Extent { start: 0, length: Some(2) }] }],
+        ..entry(1, &[4], 0, &[])
+    };
+    let header = BundleHeaderProto {
+        num_shards: 2,
+        endianness: 0,
+        version: Some(VersionDef { producer: 1, ..Default::default() }),
+    };
+    let mut t = ferroflow_checkpoint::TableBuilder::new(ferroflow_checkpoint::TableOptions::default());
+    t.add(b"", &header.encode_to_vec())?;
+    t.add(b"a", &entry(1, &[2], 0, &a).encode_to_vec())?;
+    t.add(b"b", &entry(9, &[], 1, &b).encode_to_vec())?;
+    t.add(b"p", &partitioned.encode_to_vec())?;
+    std::fs::write(index_filename(&prefix), t.finish())?;
+    Ok(prefix)
+}
+
+#[test]
+fn reads_sharded_bundles_and_rejects_partitioned_variables_by_name() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let prefix = sharded_bundle(dir.path())?;
+    let reader = BundleReader::open(&prefix)?;
+    assert_eq!(reader.read("a")?.to_vec::<f32>()?, vec![1.5, -2.0]);
+    assert_eq!(reader.read("b")?.scalar_value::<i64>()?, 42);
+    let (code, msg) = code_and_message(reader.read("p"));
+    assert_eq!(code, Code::Unimplemented);
+    assert!(msg.contains("tensor p ") && msg.contains("partitioned"), "{msg}");
+    assert_eq!(verify(&prefix)?.tensors, 2, "verify skips the partitioned entry");
+
+    std::fs::remove_file(data_filename(&prefix, 1, 2))?;
+    let (code, msg) = code_and_message(BundleReader::open(&prefix));
+    assert_eq!(code, Code::NotFound);
+    assert!(msg.contains("sharded.data-00001-of-00002"), "{msg}");
+    Ok(())
+}

@@ -16,6 +16,22 @@ pub(super) const GRADIENTS: &[(&str, GradientFn)] = &[
     ("MatMul", matmul_grad),
     ("Sum", sum_grad),
     ("Mean", mean_grad),
+    ("Sqrt", sqrt_grad),
+    ("Rsqrt", rsqrt_grad),
+    ("Exp", exp_grad),
+    ("Log", log_grad),
+    ("Reciprocal", reciprocal_grad),
+    ("Abs", abs_grad),
+    ("Sigmoid", sigmoid_grad),
+    ("Tanh", tanh_grad),
+    ("Maximum", maximum_grad),
+    ("Minimum", minimum_grad),
+    ("Pow", pow_grad),
+    ("SquaredDifference", squared_difference_grad),
+    ("Select", select_grad),
+    ("Max", max_or_min_grad),
+    ("Min", max_or_min_grad),
+    ("Prod", prod_grad),
 ];
 
 fn inputs2(g: &GraphBuilder, op: Operation) -> Result<(Output, Output)> {
@@ -168,4 +184,191 @@ fn broadcast_reduced(g: &mut GraphBuilder, dy: Output, x: Output, axes: Output) 
     let kept = g.reduced_shape_op(sx, axes)?;
     let shaped = g.reshape_to(dy, kept)?;
     g.broadcast_to(shaped, sx)
+}
+
+/// Input `i` of a node, or `Internal` when the node has fewer (a gradient registered for the wrong op).
+pub(crate) fn input(g: &GraphBuilder, op: Operation, i: usize) -> Result<Output> {
+    let node = g.node(op)?;
+    node.inputs.get(i).copied().ok_or_else(|| {
+        Error::internal(format!("node '{}' ({}) should have input {i}", node.name, node.op_type))
+    })
+}
+
+/// A gradient `f(y, dy)` of a one-input op whose TF gradient kernel reads the op's output (`SqrtGrad`,
+/// `SigmoidGrad`, ...).
+fn via_output(
+    g: &mut GraphBuilder,
+    op: Operation,
+    grads: &[Option<Output>],
+    f: fn(&mut GraphBuilder, Output, Output) -> Result<Output>,
+) -> Result<Vec<Option<Output>>> {
+    let Some(dy) = grads[0] else { return Ok(vec![None]) };
+    Ok(vec![Some(f(g, op.output(0), dy)?)])
+}
+
+fn sqrt_grad(g: &mut GraphBuilder, op: Operation, grads: &[Option<Output>]) -> Result<Vec<Option<Output>>> {
+    via_output(g, op, grads, GraphBuilder::sqrt_grad)
+}
+
+fn rsqrt_grad(g: &mut GraphBuilder, op: Operation, grads: &[Option<Output>]) -> Result<Vec<Option<Output>>> {
+    via_output(g, op, grads, GraphBuilder::rsqrt_grad)
+}
+
+fn reciprocal_grad(
+    g: &mut GraphBuilder,
+    op: Operation,
+    grads: &[Option<Output>],
+) -> Result<Vec<Option<Output>>> {
+    via_output(g, op, grads, GraphBuilder::reciprocal_grad)
+}
+
+fn sigmoid_grad(
+    g: &mut GraphBuilder,
+    op: Operation,
+    grads: &[Option<Output>],
+) -> Result<Vec<Option<Output>>> {
+    via_output(g, op, grads, GraphBuilder::sigmoid_grad)
+}
+
+fn tanh_grad(g: &mut GraphBuilder, op: Operation, grads: &[Option<Output>]) -> Result<Vec<Option<Output>>> {
+    via_output(g, op, grads, GraphBuilder::tanh_grad)
+}
+
+/// `d exp(x) = dy * exp(x)`, reusing the output as TF does.
+fn exp_grad(g: &mut GraphBuilder, op: Operation, grads: &[Option<Output>]) -> Result<Vec<Option<Output>>> {
+    let Some(dy) = grads[0] else { return Ok(vec![None]) };
+    Ok(vec![Some(g.mul(dy, op.output(0))?)])
+}
+
+fn log_grad(g: &mut GraphBuilder, op: Operation, grads: &[Option<Output>]) -> Result<Vec<Option<Output>>> {
+    let Some(dy) = grads[0] else { return Ok(vec![None]) };
+    let x = input(g, op, 0)?;
+    let inv = g.reciprocal(x)?;
+    Ok(vec![Some(g.mul(dy, inv)?)])
+}
+
+fn abs_grad(g: &mut GraphBuilder, op: Operation, grads: &[Option<Output>]) -> Result<Vec<Option<Output>>> {
+    let Some(dy) = grads[0] else { return Ok(vec![None]) };
+    let x = input(g, op, 0)?;
+    let s = g.sign(x)?;
+    Ok(vec![Some(g.mul(dy, s)?)])
+}
+
+/// TF's `_MaximumMinimumGrad`: the gradient goes to `x` where `selector(x, y)` holds (ties to `x`), else
+/// to `y`, then each is summed back to its operand's shape.
+fn maximum_minimum_grad(
+    g: &mut GraphBuilder,
+    op: Operation,
+    grads: &[Option<Output>],
+    selector: fn(&mut GraphBuilder, Output, Output) -> Result<Output>,
+) -> Result<Vec<Option<Output>>> {
+    let Some(dz) = grads[0] else { return Ok(vec![None, None]) };
+    let (x, y) = inputs2(g, op)?;
+    let mask = selector(g, x, y)?;
+    let zeros = g.zeros_shaped_like(dz)?;
+    let gx = g.select(mask, dz, zeros)?;
+    let gy = g.select(mask, zeros, dz)?;
+    Ok(vec![Some(unbroadcast(g, gx, x)?), Some(unbroadcast(g, gy, y)?)])
+}
+
+fn maximum_grad(
+    g: &mut GraphBuilder,
+    op: Operation,
+    grads: &[Option<Output>],
+) -> Result<Vec<Option<Output>>> {
+    maximum_minimum_grad(g, op, grads, GraphBuilder::greater_equal)
+}
+
+fn minimum_grad(
+    g: &mut GraphBuilder,
+    op: Operation,
+    grads: &[Option<Output>],
+) -> Result<Vec<Option<Output>>> {
+    maximum_minimum_grad(g, op, grads, GraphBuilder::less_equal)
+}
+
+/// TF's `_PowGrad`: `dz * y * x^(y-1)` for `x`, `dz * z * log(x)` for `y` where `x > 0` (else 0, so a
+/// negative base does not poison the exponent's gradient with NaN).
+fn pow_grad(g: &mut GraphBuilder, op: Operation, grads: &[Option<Output>]) -> Result<Vec<Option<Output>>> {
+    let Some(dz) = grads[0] else { return Ok(vec![None, None]) };
+    let (x, y) = inputs2(g, op)?;
+    let z = op.output(0);
+    let one = g.scalar_like(y, 1.0)?;
+    let y_1 = g.sub(y, one)?;
+    let p = g.pow(x, y_1)?;
+    let yp = g.mul(y, p)?;
+    let gx = g.mul(dz, yp)?;
+    let zero = g.scalar_like(x, 0.0)?;
+    let positive = g.greater(x, zero)?;
+    // As TF: log(x) where x > 0, else 0 (the NaN of log at a negative base is selected away).
+    let log_raw = g.log(x)?;
+    let zeros = g.zeros_shaped_like(x)?;
+    let log_x = g.select(positive, log_raw, zeros)?;
+    let zl = g.mul(z, log_x)?;
+    let gy = g.mul(dz, zl)?;
+    Ok(vec![Some(unbroadcast(g, gx, x)?), Some(unbroadcast(g, gy, y)?)])
+}
+
+fn squared_difference_grad(
+    g: &mut GraphBuilder,
+    op: Operation,
+    grads: &[Option<Output>],
+) -> Result<Vec<Option<Output>>> {
+    let Some(dz) = grads[0] else { return Ok(vec![None, None]) };
+    let (x, y) = inputs2(g, op)?;
+    let two = g.scalar_like(dz, 2.0)?;
+    let diff = g.sub(x, y)?;
+    let two_dz = g.mul(two, dz)?;
+    let gx = g.mul(two_dz, diff)?;
+    let gy = g.neg(gx)?;
+    Ok(vec![Some(unbroadcast(g, gx, x)?), Some(unbroadcast(g, gy, y)?)])
+}
+
+/// TF's `_SelectGrad`: the gradient goes to `x` where the condition holds and to `y` elsewhere.
+fn select_grad(g: &mut GraphBuilder, op: Operation, grads: &[Option<Output>]) -> Result<Vec<Option<Output>>> {
+    let Some(dz) = grads[0] else { return Ok(vec![None, None, None]) };
+    let c = input(g, op, 0)?;
+    let zeros = g.zeros_shaped_like(dz)?;
+    let gx = g.select(c, dz, zeros)?;
+    let gy = g.select(c, zeros, dz)?;
+    Ok(vec![None, Some(gx), Some(gy)])
+}
+
+/// Reduces `x` over the axes tensor of a reduction node with `keep_dims`, statically when the axes are
+/// a constant (so the result keeps a known shape).
+fn sum_keep_dims(g: &mut GraphBuilder, x: Output, axes: Output) -> Result<Output> {
+    match g.constant_value(axes).and_then(|t| t.to_vec::<i32>().ok()) {
+        Some(a) => {
+            let a: Vec<i64> = a.into_iter().map(i64::from).collect();
+            g.reduce_sum(x, Some(&a), true)
+        }
+        None => g.reduction_dynamic("Sum", x, axes, true),
+    }
+}
+
+/// TF's `_MinOrMaxGrad`: the gradient is split equally between the elements equal to the extremum.
+fn max_or_min_grad(
+    g: &mut GraphBuilder,
+    op: Operation,
+    grads: &[Option<Output>],
+) -> Result<Vec<Option<Output>>> {
+    let Some(dy) = grads[0] else { return Ok(vec![None, None]) };
+    let (x, axes) = inputs2(g, op)?;
+    let dtype = g.dtype(x)?;
+    let y = broadcast_reduced(g, op.output(0), x, axes)?;
+    let dy = broadcast_reduced(g, dy, x, axes)?;
+    let hit = g.equal(y, x)?;
+    let indicators = g.cast(hit, dtype)?;
+    let count = sum_keep_dims(g, indicators, axes)?;
+    let share = g.div(indicators, count)?;
+    Ok(vec![Some(g.mul(share, dy)?), None])
+}
+
+/// The gradient of `Prod`: one fused node computing, per element, `dy` times the product of the other
+/// elements of its group (TF composes the same from exclusive cumulative products, to stay correct when
+/// an element is zero; dividing `y / x` would not be).
+fn prod_grad(g: &mut GraphBuilder, op: Operation, grads: &[Option<Output>]) -> Result<Vec<Option<Output>>> {
+    let Some(dy) = grads[0] else { return Ok(vec![None, None]) };
+    let (x, axes) = inputs2(g, op)?;
+    Ok(vec![Some(g.prod_grad(x, axes, dy)?), None])
 }

@@ -208,3 +208,492 @@ impl GraphBuilder {
         self.reduction("Prod", x, None, false)
     }
 }
+
+/// Float dtypes, the only ones transcendental functions and gradients accept (as TF registers them).
+const FLOATS: &[DType] = &[DType::F32, DType::F64];
+/// Signed numeric dtypes (TF registers `Abs`, `Sign`, `Maximum`, ... for these; uint8 has no `Neg`).
+const SIGNED: &[DType] = &[DType::F32, DType::F64, DType::I32, DType::I64];
+/// Every numeric dtype.
+const NUMERIC: &[DType] = &[DType::F32, DType::F64, DType::I32, DType::I64, DType::U8];
+
+fn dtype_list(allowed: &[DType]) -> String {
+    allowed.iter().map(|d| d.name()).collect::<Vec<_>>().join(", ")
+}
+
+impl GraphBuilder {
+    /// Rejects an input whose dtype the op does not support, naming the op and the tensor (TF's
+    /// "Value for attr 'T' of int32 is not in the list of allowed values").
+    pub(crate) fn check_dtype(&self, op_type: &str, x: Output, allowed: &[DType]) -> Result<DType> {
+        let dtype = self.dtype(x).map_err(|e| e.context(op_type))?;
+        if allowed.contains(&dtype) {
+            return Ok(dtype);
+        }
+        Err(Error::invalid_argument(format!(
+            "{op_type}: input '{}' has dtype {dtype}, expected one of {}",
+            self.output_name(x),
+            dtype_list(allowed)
+        )))
+    }
+
+    /// A same-shaped unary op restricted to some dtypes.
+    pub(crate) fn unary_checked(&mut self, op_type: &str, x: Output, allowed: &[DType]) -> Result<Output> {
+        self.check_dtype(op_type, x, allowed)?;
+        let (dtype, shape) = self.input_info(op_type, x)?;
+        let spec = NodeSpec::new(op_type, vec![x]).attr("T", AttrValue::Type(dtype)).output(dtype, shape);
+        Ok(self.add_node(spec)?.output(0))
+    }
+
+    /// A broadcasting binary op restricted to some dtypes.
+    pub(crate) fn binary_checked(
+        &mut self,
+        op_type: &str,
+        a: Output,
+        b: Output,
+        allowed: &[DType],
+        out_dtype: Option<DType>,
+    ) -> Result<Output> {
+        self.check_dtype(op_type, a, allowed)?;
+        self.binary(op_type, a, b, out_dtype)
+    }
+
+    /// `tf.sqrt(x)`.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for a non-float input.
+    pub fn sqrt(&mut self, x: Output) -> Result<Output> {
+        self.unary_checked("Sqrt", x, FLOATS)
+    }
+
+    /// `tf.rsqrt(x)`: `1 / sqrt(x)`.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for a non-float input.
+    pub fn rsqrt(&mut self, x: Output) -> Result<Output> {
+        self.unary_checked("Rsqrt", x, FLOATS)
+    }
+
+    /// `tf.exp(x)`.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for a non-float input.
+    pub fn exp(&mut self, x: Output) -> Result<Output> {
+        self.unary_checked("Exp", x, FLOATS)
+    }
+
+    /// `tf.log(x)`: the natural logarithm.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for a non-float input.
+    pub fn log(&mut self, x: Output) -> Result<Output> {
+        self.unary_checked("Log", x, FLOATS)
+    }
+
+    /// `tf.reciprocal(x)`: `1 / x`.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for a non-float input.
+    pub fn reciprocal(&mut self, x: Output) -> Result<Output> {
+        self.unary_checked("Reciprocal", x, FLOATS)
+    }
+
+    /// `tf.abs(x)`.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for uint8, bool or string input.
+    pub fn abs(&mut self, x: Output) -> Result<Output> {
+        self.unary_checked("Abs", x, SIGNED)
+    }
+
+    /// `tf.sign(x)`: -1, 0 or 1 (0 for NaN is not guaranteed; TF gives NaN).
+    ///
+    /// # Errors
+    /// `InvalidArgument` for uint8, bool or string input.
+    pub fn sign(&mut self, x: Output) -> Result<Output> {
+        self.unary_checked("Sign", x, SIGNED)
+    }
+
+    /// `tf.sigmoid(x)`: `1 / (1 + exp(-x))`.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for a non-float input.
+    pub fn sigmoid(&mut self, x: Output) -> Result<Output> {
+        self.unary_checked("Sigmoid", x, FLOATS)
+    }
+
+    /// `tf.tanh(x)`.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for a non-float input.
+    pub fn tanh(&mut self, x: Output) -> Result<Output> {
+        self.unary_checked("Tanh", x, FLOATS)
+    }
+
+    /// TF's `SqrtGrad(y, dy)` = `dy * 0.5 / y`, `y` being `Sqrt`'s output.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for mismatched dtypes or shapes.
+    pub fn sqrt_grad(&mut self, y: Output, dy: Output) -> Result<Output> {
+        self.binary_checked("SqrtGrad", y, dy, FLOATS, None)
+    }
+
+    /// TF's `RsqrtGrad(y, dy)` = `dy * -0.5 * y^3`.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for mismatched dtypes or shapes.
+    pub fn rsqrt_grad(&mut self, y: Output, dy: Output) -> Result<Output> {
+        self.binary_checked("RsqrtGrad", y, dy, FLOATS, None)
+    }
+
+    /// TF's `ReciprocalGrad(y, dy)` = `-dy * y^2`.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for mismatched dtypes or shapes.
+    pub fn reciprocal_grad(&mut self, y: Output, dy: Output) -> Result<Output> {
+        self.binary_checked("ReciprocalGrad", y, dy, FLOATS, None)
+    }
+
+    /// TF's `SigmoidGrad(y, dy)` = `dy * y * (1 - y)`.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for mismatched dtypes or shapes.
+    pub fn sigmoid_grad(&mut self, y: Output, dy: Output) -> Result<Output> {
+        self.binary_checked("SigmoidGrad", y, dy, FLOATS, None)
+    }
+
+    /// TF's `TanhGrad(y, dy)` = `dy * (1 - y^2)`.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for mismatched dtypes or shapes.
+    pub fn tanh_grad(&mut self, y: Output, dy: Output) -> Result<Output> {
+        self.binary_checked("TanhGrad", y, dy, FLOATS, None)
+    }
+
+    /// `tf.maximum(a, b)` with broadcasting.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for different or non-numeric dtypes, or shapes that do not broadcast.
+    pub fn maximum(&mut self, a: Output, b: Output) -> Result<Output> {
+        self.binary_checked("Maximum", a, b, NUMERIC, None)
+    }
+
+    /// `tf.minimum(a, b)` with broadcasting.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for different or non-numeric dtypes, or shapes that do not broadcast.
+    pub fn minimum(&mut self, a: Output, b: Output) -> Result<Output> {
+        self.binary_checked("Minimum", a, b, NUMERIC, None)
+    }
+
+    /// `tf.pow(a, b)` with broadcasting. Integer powers with a negative exponent are rejected at run
+    /// time, as in TF.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for different dtypes, uint8/bool/string, or shapes that do not broadcast.
+    pub fn pow(&mut self, a: Output, b: Output) -> Result<Output> {
+        self.binary_checked("Pow", a, b, SIGNED, None)
+    }
+
+    /// `tf.squared_difference(a, b)`: `(a - b)^2` with broadcasting.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for different dtypes, uint8/bool/string, or shapes that do not broadcast.
+    pub fn squared_difference(&mut self, a: Output, b: Output) -> Result<Output> {
+        self.binary_checked("SquaredDifference", a, b, SIGNED, None)
+    }
+
+    /// `tf.equal(a, b)`: element-wise `a == b` as bool, with broadcasting.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for different dtypes or shapes that do not broadcast.
+    pub fn equal(&mut self, a: Output, b: Output) -> Result<Output> {
+        self.binary("Equal", a, b, Some(DType::Bool))
+    }
+
+    /// `tf.not_equal(a, b)`: element-wise `a != b` as bool, with broadcasting.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for different dtypes or shapes that do not broadcast.
+    pub fn not_equal(&mut self, a: Output, b: Output) -> Result<Output> {
+        self.binary("NotEqual", a, b, Some(DType::Bool))
+    }
+
+    /// `tf.less(a, b)`: element-wise `a < b` as bool, with broadcasting.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for different or non-numeric dtypes, or shapes that do not broadcast.
+    pub fn less(&mut self, a: Output, b: Output) -> Result<Output> {
+        self.binary_checked("Less", a, b, NUMERIC, Some(DType::Bool))
+    }
+
+    /// `tf.less_equal(a, b)`: element-wise `a <= b` as bool, with broadcasting.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for different or non-numeric dtypes, or shapes that do not broadcast.
+    pub fn less_equal(&mut self, a: Output, b: Output) -> Result<Output> {
+        self.binary_checked("LessEqual", a, b, NUMERIC, Some(DType::Bool))
+    }
+
+    /// `tf.greater(a, b)`: element-wise `a > b` as bool, with broadcasting.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for different or non-numeric dtypes, or shapes that do not broadcast.
+    pub fn greater(&mut self, a: Output, b: Output) -> Result<Output> {
+        self.binary_checked("Greater", a, b, NUMERIC, Some(DType::Bool))
+    }
+
+    /// `tf.greater_equal(a, b)`: element-wise `a >= b` as bool, with broadcasting.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for different or non-numeric dtypes, or shapes that do not broadcast.
+    pub fn greater_equal(&mut self, a: Output, b: Output) -> Result<Output> {
+        self.binary_checked("GreaterEqual", a, b, NUMERIC, Some(DType::Bool))
+    }
+
+    /// `tf.logical_and(a, b)` for bool tensors, with broadcasting.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for non-bool inputs or shapes that do not broadcast.
+    pub fn logical_and(&mut self, a: Output, b: Output) -> Result<Output> {
+        self.binary_checked("LogicalAnd", a, b, &[DType::Bool], None)
+    }
+
+    /// `tf.logical_or(a, b)` for bool tensors, with broadcasting.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for non-bool inputs or shapes that do not broadcast.
+    pub fn logical_or(&mut self, a: Output, b: Output) -> Result<Output> {
+        self.binary_checked("LogicalOr", a, b, &[DType::Bool], None)
+    }
+
+    /// `tf.logical_not(x)` for a bool tensor.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for a non-bool input.
+    pub fn logical_not(&mut self, x: Output) -> Result<Output> {
+        self.check_dtype("LogicalNot", x, &[DType::Bool])?;
+        self.unary_same("LogicalNot", x)
+    }
+
+    /// `tf.compat.v1.where(cond, x, y)` (op `Select`): `x` where `cond` is true, else `y`. `x` and `y`
+    /// have one shape; `cond` has that shape too, or is a vector selecting whole rows (its length is
+    /// `x`'s first dimension). No broadcasting beyond that, as in TF1.
+    ///
+    /// # Errors
+    /// `InvalidArgument` naming the tensors when `cond` is not bool, `x` and `y` differ in dtype or
+    /// shape, or `cond`'s shape fits neither rule.
+    pub fn select(&mut self, cond: Output, x: Output, y: Output) -> Result<Output> {
+        self.check_dtype("Select", cond, &[DType::Bool])?;
+        let (_, sc) = self.input_info("Select", cond)?;
+        let (dx, sx) = self.input_info("Select", x)?;
+        let (dy, sy) = self.input_info("Select", y)?;
+        let names = || {
+            format!(
+                "Select of '{}', '{}' and '{}'",
+                self.output_name(cond),
+                self.output_name(x),
+                self.output_name(y)
+            )
+        };
+        if dx != dy {
+            return Err(Error::invalid_argument(format!("{}: x and y have dtypes {dx} and {dy}", names())));
+        }
+        let shape = sx.merge(&sy).map_err(|e| e.context(names()))?;
+        let rows_ok = match (sc.rank(), shape.rank()) {
+            (Some(1), Some(r)) if r > 1 => sc.dim(0).zip(shape.dim(0)).is_none_or(|(a, b)| a == b),
+            _ => false,
+        };
+        if !rows_ok && shape.merge(&sc).is_err() {
+            return Err(Error::invalid_argument(format!(
+                "{}: cond has shape {sc}, which is neither x's shape {shape} nor a vector of its first dimension",
+                names()
+            )));
+        }
+        let spec = NodeSpec::new("Select", vec![cond, x, y]).attr("T", AttrValue::Type(dx)).output(dx, shape);
+        Ok(self.add_node(spec)?.output(0))
+    }
+
+    /// A tensor of zeros shaped like `x` (a constant when the shape is known at build time, else a
+    /// `Fill` of its run-time shape).
+    ///
+    /// # Errors
+    /// `InvalidArgument` for a non-numeric `x`.
+    pub(crate) fn zeros_shaped_like(&mut self, x: Output) -> Result<Output> {
+        let dtype = self.dtype(x)?;
+        let zero = self.constant(Tensor::scalar(0.0f64).cast(dtype)?)?;
+        let dims = match self.shape(x)?.to_shape() {
+            Some(s) => self.constant(Tensor::vector(s.dims().iter().map(|&d| d as i32).collect()))?,
+            None => self.shape_of(x)?,
+        };
+        self.fill(dims, zero)
+    }
+
+    /// `tf.clip_by_value(t, clip_value_min, clip_value_max)`, composed as TF does:
+    /// `maximum(minimum(t, max), min)`, so the gradient flows where `t` is inside the range.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for different dtypes or shapes that do not broadcast to `t`'s.
+    pub fn clip_by_value(
+        &mut self,
+        t: Output,
+        clip_value_min: Output,
+        clip_value_max: Output,
+    ) -> Result<Output> {
+        self.with_name_scope("clip_by_value", |g| {
+            let lower = g.minimum(t, clip_value_max)?;
+            let clipped = g.maximum(lower, clip_value_min)?;
+            let (st, sc) = (g.shape(t)?.clone(), g.shape(clipped)?.clone());
+            if st.merge(&sc).is_err() {
+                return Err(Error::invalid_argument(format!(
+                    "clip_by_value of '{}': clip bounds broadcast it from {st} to {sc}",
+                    g.output_name(t)
+                )));
+            }
+            Ok(clipped)
+        })
+    }
+
+    /// `tf.global_norm(t_list)`: `sqrt(sum of squares of every element of every tensor)`; `None` entries
+    /// (variables without a gradient) are skipped.
+    ///
+    /// # Errors
+    /// `InvalidArgument` when every entry is `None`, or for non-float or mixed dtypes.
+    pub fn global_norm(&mut self, t_list: &[Option<Output>]) -> Result<Output> {
+        let present: Vec<Output> = t_list.iter().flatten().copied().collect();
+        if present.is_empty() {
+            return Err(Error::invalid_argument("global_norm: t_list has no tensors"));
+        }
+        self.with_name_scope("global_norm", |g| {
+            let mut sums = Vec::with_capacity(present.len());
+            for &t in &present {
+                g.check_dtype("global_norm", t, FLOATS)?;
+                let sq = g.square(t)?;
+                sums.push(g.reduce_sum(sq, None, false)?);
+            }
+            let total = g.add_n(&sums)?;
+            g.sqrt(total)
+        })
+    }
+
+    /// `tf.clip_by_global_norm(t_list, clip_norm)`: every tensor scaled by
+    /// `clip_norm / max(global_norm, clip_norm)`, and the global norm before clipping. Composed of ops
+    /// as in TF (`scale = clip_norm * minimum(1 / global_norm, 1 / clip_norm)`), so a NaN or infinite
+    /// norm makes every output NaN, as there. `None` entries stay `None`.
+    ///
+    /// # Errors
+    /// `InvalidArgument` when every entry is `None`, for non-float or mixed dtypes, or a negative
+    /// `clip_norm`.
+    pub fn clip_by_global_norm(
+        &mut self,
+        t_list: &[Option<Output>],
+        clip_norm: f64,
+    ) -> Result<(Vec<Option<Output>>, Output)> {
+        if clip_norm.is_nan() || clip_norm < 0.0 {
+            return Err(Error::invalid_argument(format!(
+                "clip_by_global_norm: clip_norm must be >= 0, got {clip_norm}"
+            )));
+        }
+        let norm = self.global_norm(t_list)?;
+        let clipped = self.with_name_scope("clip_by_global_norm", |g| {
+            let c = g.scalar_like(norm, clip_norm)?;
+            let inv_clip = g.scalar_like(norm, 1.0 / clip_norm)?;
+            let inv_norm = g.reciprocal(norm)?;
+            let smaller = g.minimum(inv_norm, inv_clip)?;
+            let scale = g.mul(c, smaller)?;
+            t_list.iter().map(|t| t.map(|t| g.mul(t, scale)).transpose()).collect::<Result<Vec<_>>>()
+        })?;
+        Ok((clipped, norm))
+    }
+
+    /// `tf.reduce_max(x, axis, keepdims)`; `None` reduces every axis.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for a non-numeric input or an axis out of range.
+    pub fn reduce_max(&mut self, x: Output, axes: Option<&[i64]>, keep_dims: bool) -> Result<Output> {
+        self.check_dtype("Max", x, NUMERIC)?;
+        self.reduction("Max", x, axes, keep_dims)
+    }
+
+    /// `tf.reduce_min(x, axis, keepdims)`; `None` reduces every axis.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for a non-numeric input or an axis out of range.
+    pub fn reduce_min(&mut self, x: Output, axes: Option<&[i64]>, keep_dims: bool) -> Result<Output> {
+        self.check_dtype("Min", x, NUMERIC)?;
+        self.reduction("Min", x, axes, keep_dims)
+    }
+
+    /// `tf.reduce_prod(x, axis, keepdims)`; `None` reduces every axis.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for a non-numeric input or an axis out of range.
+    pub fn reduce_prod(&mut self, x: Output, axes: Option<&[i64]>, keep_dims: bool) -> Result<Output> {
+        self.check_dtype("Prod", x, NUMERIC)?;
+        self.reduction("Prod", x, axes, keep_dims)
+    }
+
+    /// The gradient of `Prod`: for each element, `dy` times the product of the other elements of its
+    /// reduced group, computed without dividing (so zeros are handled as TF's cumprod formulation does).
+    ///
+    /// # Errors
+    /// `InvalidArgument` for mismatched dtypes or shapes.
+    pub fn prod_grad(&mut self, x: Output, axes: Output, dy: Output) -> Result<Output> {
+        let (dtype, shape) = self.input_info("ProdGrad", x)?;
+        let spec = NodeSpec::new("ProdGrad", vec![x, axes, dy])
+            .attr("T", AttrValue::Type(dtype))
+            .output(dtype, shape);
+        Ok(self.add_node(spec)?.output(0))
+    }
+
+    /// `tf.argmax(x, axis)` with TF's default `output_type` int64: the index of the largest value along
+    /// `axis` (the first one on ties).
+    ///
+    /// # Errors
+    /// `InvalidArgument` for a non-numeric input or an axis out of range.
+    pub fn argmax(&mut self, x: Output, axis: i64) -> Result<Output> {
+        self.arg_reduce("ArgMax", x, axis, DType::I64)
+    }
+
+    /// `tf.argmax(x, axis, output_type)`; `output_type` is int32 or int64.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for a non-numeric input, an axis out of range or another output type.
+    pub fn argmax_typed(&mut self, x: Output, axis: i64, output_type: DType) -> Result<Output> {
+        self.arg_reduce("ArgMax", x, axis, output_type)
+    }
+
+    /// `tf.argmin(x, axis)` with TF's default `output_type` int64: the index of the smallest value along
+    /// `axis` (the first one on ties).
+    ///
+    /// # Errors
+    /// `InvalidArgument` for a non-numeric input or an axis out of range.
+    pub fn argmin(&mut self, x: Output, axis: i64) -> Result<Output> {
+        self.arg_reduce("ArgMin", x, axis, DType::I64)
+    }
+
+    /// `tf.argmin(x, axis, output_type)`; `output_type` is int32 or int64.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for a non-numeric input, an axis out of range or another output type.
+    pub fn argmin_typed(&mut self, x: Output, axis: i64, output_type: DType) -> Result<Output> {
+        self.arg_reduce("ArgMin", x, axis, output_type)
+    }
+
+    fn arg_reduce(&mut self, op_type: &str, x: Output, axis: i64, output_type: DType) -> Result<Output> {
+        self.check_dtype(op_type, x, NUMERIC)?;
+        if !matches!(output_type, DType::I32 | DType::I64) {
+            return Err(Error::invalid_argument(format!(
+                "{op_type} of '{}': output_type must be int32 or int64, got {output_type}",
+                self.output_name(x)
+            )));
+        }
+        let (dtype, shape) = self.input_info(op_type, x)?;
+        let out = reduced_shape(&shape, Some(&[axis]), false)
+            .map_err(|e| e.context(format!("{op_type} of '{}'", self.output_name(x))))?;
+        let dim = self.constant(Tensor::scalar(axis as i32))?;
+        let spec = NodeSpec::new(op_type, vec![x, dim])
+            .attr("T", AttrValue::Type(dtype))
+            .attr("output_type", AttrValue::Type(output_type))
+            .output(output_type, out);
+        Ok(self.add_node(spec)?.output(0))
+    }
+}

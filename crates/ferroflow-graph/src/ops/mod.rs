@@ -8,3 +8,4 @@ pub mod nn_ops;
 pub mod random_ops;
 pub mod shape_fns;
 pub mod state_ops;
+pub mod summary_ops;

@@ -2,14 +2,11 @@
 //! 2-core dev machine): 28x28x1 -> conv5x5x32 SAME + relu -> maxpool2 -> conv5x5x64 SAME + relu ->
 //! maxpool2 -> dense 10, batch 64, fed and fetched like the Python loop.
 
-#[path = "../../examples/support/digits_cnn.rs"]
-#[allow(dead_code)]
-mod digits_cnn;
-
 use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 use ferroflow_core::{DType, PartialShape, Result, Tensor};
 use ferroflow_graph::ops::conv_ops::{Conv2DOptions, Padding};
-use ferroflow_graph::{GraphBuilder, Initializer, Operation, Output, VariableOptions};
+use ferroflow_graph::optimizer::{GradientDescentOptimizer, Optimizer};
+use ferroflow_graph::{GraphBuilder, Initializer, Output, VariableOptions};
 use ferroflow_session::{DirectSession, Fetch, SessionExt, SessionOptions};
 use std::hint::black_box;
 
@@ -26,8 +23,8 @@ fn normal(stddev: f64) -> Initializer {
     Initializer::RandomNormal { mean: 0.0, stddev, seed: None }
 }
 
-/// The reference step; `relu: false` drops the activations (isolates conv, pooling and dense).
-pub(crate) fn build(threads: usize, relu: bool) -> Result<Step> {
+/// The reference step.
+pub(crate) fn build(threads: usize) -> Result<Step> {
     let mut g = GraphBuilder::new();
     g.set_random_seed(0);
     let x = g.placeholder(DType::F32, PartialShape::new(vec![None, Some(28), Some(28), Some(1)]), "x")?;
@@ -41,29 +38,19 @@ pub(crate) fn build(threads: usize, relu: bool) -> Result<Step> {
     let bw = g.get_variable("bw", &[10], DType::F32, Initializer::Zeros, opts())?;
     let same = Conv2DOptions::new(1, Padding::Same);
     let h = g.conv2d(x, k1.value(), same)?;
-    let h = g.add(h, c1.value())?;
-    let h = if relu { digits_cnn::relu(&mut g, h)? } else { h };
+    let h = g.bias_add(h, c1.value())?;
+    let h = g.relu(h)?;
     let h = g.max_pool(h, [2, 2], [2, 2], Padding::Valid)?;
     let h = g.conv2d(h, k2.value(), same)?;
-    let h = g.add(h, c2.value())?;
-    let h = if relu { digits_cnn::relu(&mut g, h)? } else { h };
+    let h = g.bias_add(h, c2.value())?;
+    let h = g.relu(h)?;
     let h = g.max_pool(h, [2, 2], [2, 2], Padding::Valid)?;
     let h = g.reshape(h, &[-1, 7 * 7 * 64])?;
     let logits = g.matmul(h, w.value(), false, false)?;
-    let logits = g.add(logits, bw.value())?;
-    let loss = digits_cnn::loss_from_onehot(&mut g, logits, y)?;
-    let vars = g.trainable_variables();
-    let values: Vec<Output> = vars.iter().map(|v| v.value()).collect();
-    let grads = g.gradients(&[loss], &values, None)?;
-    let lr = g.constant(Tensor::scalar(0.01f32))?;
-    let mut updates: Vec<Operation> = Vec::new();
-    for (v, d) in vars.iter().zip(grads) {
-        if let Some(d) = d {
-            let step = g.mul(lr, d)?;
-            updates.push(g.assign_sub(v, step)?.op());
-        }
-    }
-    let train = g.group(&updates, "train")?;
+    let logits = g.bias_add(logits, bw.value())?;
+    let per_example = g.softmax_cross_entropy_with_logits(y, logits)?;
+    let loss = g.reduce_mean(per_example, None, false)?;
+    let train = GradientDescentOptimizer::new(0.01).minimize(&mut g, loss, None, None)?;
     let init = g.global_variables_initializer()?;
     let options = SessionOptions { intra_op_parallelism_threads: threads, ..Default::default() };
     let mut sess = DirectSession::with_options(g.finalize(), options);
@@ -86,15 +73,13 @@ fn cnn_step(c: &mut Criterion) {
     group.sample_size(20);
     group.throughput(Throughput::Elements(BATCH as u64));
     for threads in [1usize, 2] {
-        for (label, relu) in [("train_step", true), ("train_step_no_relu", false)] {
-            let Ok(mut step) = build(threads, relu) else { return };
-            group.bench_with_input(BenchmarkId::new(label, threads), &threads, |b, _| b.iter(|| step.run()));
-            if relu {
-                group.bench_with_input(BenchmarkId::new("forward", threads), &threads, |b, _| {
-                    b.iter(|| black_box(step.sess.run(step.forward, &step.feeds)))
-                });
-            }
-        }
+        let Ok(mut step) = build(threads) else { return };
+        group.bench_with_input(BenchmarkId::new("train_step", threads), &threads, |b, _| {
+            b.iter(|| step.run())
+        });
+        group.bench_with_input(BenchmarkId::new("forward", threads), &threads, |b, _| {
+            b.iter(|| black_box(step.sess.run(step.forward, &step.feeds)))
+        });
     }
     group.finish();
 }

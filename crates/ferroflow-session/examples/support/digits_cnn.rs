@@ -1,9 +1,10 @@
 //! The digits CNN shared by the `cnn_digits` example and its integration test: loading the data, the
-//! graph (conv 3x3x16 + relu + max-pool, conv 3x3x32 + relu + max-pool, dense 10) and plain momentum
-//! SGD built from `gradients` and `assign`/`assign_sub`.
+//! graph (conv 3x3x16 + relu + max-pool, conv 3x3x32 + relu + max-pool, dense 10, softmax
+//! cross-entropy) and `MomentumOptimizer`.
 
 use ferroflow_core::{DType, Error, PartialShape, Result, Tensor};
 use ferroflow_graph::ops::conv_ops::{Conv2DOptions, Padding};
+use ferroflow_graph::optimizer::{MomentumOptimizer, Optimizer};
 use ferroflow_graph::{GraphBuilder, Initializer, Operation, Output, VariableOptions};
 use ferroflow_session::{DirectSession, SessionExt, SessionOptions};
 use rand::rngs::StdRng;
@@ -113,29 +114,9 @@ pub struct Report {
     pub steps: usize,
 }
 
-/// `max(x, 0)`.
-// TODO(after merging main): use `GraphBuilder::relu` from nn_ops once it lands. Until then relu is a
-// max-pool of `x` against zeros, with the same value and gradient: `x` and the zeros are the two rows of
-// a `[1, 2, 1, n]` image whose `n` channels are pooled by a 2x1 window, so both passes run over
-// contiguous channels.
-pub fn relu(g: &mut GraphBuilder, x: Output) -> Result<Output> {
-    let shape = g.shape_of(x)?;
-    let flat = g.reshape(x, &[1, 1, 1, -1])?;
-    let zeros = g.zeros_like(flat)?;
-    let pair = g.concat(&[flat, zeros], 1)?;
-    let m = g.max_pool(pair, [2, 1], [2, 1], Padding::Valid)?;
-    let out = g.reshape_to(m, shape)?;
-    // Keep the static shape for the layers after it.
-    let static_shape = g.shape(x)?.clone();
-    g.placeholder_with_default(out, static_shape, "relu")
-}
-
-/// Squared error against one-hot labels, summed over classes and averaged over the batch.
-// TODO(after merging main): softmax cross-entropy from nn_ops.
-pub fn loss_from_onehot(g: &mut GraphBuilder, logits: Output, onehot: Output) -> Result<Output> {
-    let diff = g.sub(logits, onehot)?;
-    let sq = g.square(diff)?;
-    let per_example = g.reduce_sum(sq, Some(&[1]), false)?;
+/// The mean softmax cross-entropy of `logits` against one-hot `labels` (TF1's usual classification loss).
+pub fn mean_xent(g: &mut GraphBuilder, logits: Output, onehot: Output) -> Result<Output> {
+    let per_example = g.softmax_cross_entropy_with_logits(onehot, logits)?;
     g.reduce_mean(per_example, None, false)
 }
 
@@ -164,8 +145,8 @@ fn conv_layer(g: &mut GraphBuilder, name: &str, x: Output, cin: usize, cout: usi
         VariableOptions::default(),
     )?;
     let c = g.conv2d(x, k.value(), Conv2DOptions::new(1, Padding::Same))?;
-    let z = g.add(c, b.value())?;
-    let h = relu(g, z)?;
+    let z = g.bias_add(c, b.value())?;
+    let h = g.relu(z)?;
     g.max_pool(h, [2, 2], [2, 2], Padding::Valid)
 }
 
@@ -187,33 +168,12 @@ fn build(cfg: &TrainConfig) -> Result<(GraphBuilder, Model)> {
     let b =
         g.get_variable("dense/bias", &[10], DType::F32, Initializer::Zeros, VariableOptions::default())?;
     let mm = g.matmul(flat, w.value(), false, false)?;
-    let logits = g.add(mm, b.value())?;
+    let logits = g.bias_add(mm, b.value())?;
     let onehot = g.one_hot(labels, 10, 1.0, 0.0, DType::F32)?;
-    let loss = loss_from_onehot(&mut g, logits, onehot)?;
+    let loss = mean_xent(&mut g, logits, onehot)?;
 
-    let vars = g.trainable_variables();
-    let values: Vec<Output> = vars.iter().map(|v| v.value()).collect();
-    let grads = g.gradients(&[loss], &values, None)?;
-    let lr = g.constant(Tensor::scalar(cfg.learning_rate as f32))?;
-    let mu = g.constant(Tensor::scalar(cfg.momentum as f32))?;
-    let mut updates = Vec::new();
-    for (var, grad) in vars.iter().zip(grads) {
-        let grad = grad.ok_or_else(|| Error::internal(format!("no gradient for {}", var.name)))?;
-        let slot = g.get_variable(
-            &format!("{}/Momentum", var.name),
-            var.shape.dims(),
-            DType::F32,
-            Initializer::Zeros,
-            VariableOptions::non_trainable(),
-        )?;
-        // v <- mu * v + g; w <- w - lr * v (TF's MomentumOptimizer without Nesterov).
-        let decayed = g.mul(mu, slot.value())?;
-        let accum = g.add(decayed, grad)?;
-        let v = g.assign(&slot, accum)?;
-        let step = g.mul(lr, v)?;
-        updates.push(g.assign_sub(var, step)?.op());
-    }
-    let train = g.group(&updates, "train")?;
+    let mut optimizer = MomentumOptimizer::new(cfg.learning_rate, cfg.momentum, false);
+    let train = optimizer.minimize(&mut g, loss, None, None)?;
     let init = g.global_variables_initializer()?;
     Ok((g, Model { x, labels, logits, loss, train, init }))
 }

@@ -18,6 +18,9 @@ pub(crate) const KERNELS: &[(&str, KernelFactory)] = &[
     ("Prod", prod),
     ("Max", max),
     ("Min", min),
+    ("ArgMax", arg_max),
+    ("ArgMin", arg_min),
+    ("ProdGrad", prod_grad),
 ];
 
 /// Arrays with at least this many elements are processed by rayon in parallel.
@@ -269,9 +272,27 @@ fn binary_dispatch(
     })
 }
 
-binary_kernel!(add, add, false);
-binary_kernel!(sub, sub, false);
-binary_kernel!(mul, mul, false);
+/// Add/Sub/Mul: inputs are taken by value so a uniquely held operand of the output's shape is
+/// overwritten in place (the SGD update `lr * grad` and the gradient sums on the hot path).
+macro_rules! owned_binary_kernel {
+    ($fn_name:ident, $method:ident, $op:expr) => {
+        fn $fn_name(_: &KernelInit<'_>) -> Result<Box<dyn OpKernel>> {
+            Ok(Box::new(FnKernel(|ctx: &mut OpKernelContext<'_>| {
+                let threads = ctx.threads;
+                let (a, b) = (ctx.take_input(0)?, ctx.take_input(1)?);
+                let out = super::cwise::numeric_pair_owned!(
+                    a, b, x, y => super::cwise::binary_owned(x, y, threads, Arith::$method)?, $op
+                );
+                ctx.output(out);
+                Ok(())
+            })))
+        }
+    };
+}
+
+owned_binary_kernel!(add, add, "Add");
+owned_binary_kernel!(sub, sub, "Sub");
+owned_binary_kernel!(mul, mul, "Mul");
 binary_kernel!(div, div, true);
 
 fn neg(_: &KernelInit<'_>) -> Result<Box<dyn OpKernel>> {
@@ -408,6 +429,155 @@ reduce_kernel!(prod, Reduce::Prod, "Prod");
 reduce_kernel!(max, Reduce::Max, "Max");
 reduce_kernel!(min, Reduce::Min, "Min");
 
+/// The index of the first largest (`max`) or smallest element along `axis`, as TF's `ArgMax`/`ArgMin`.
+///
+/// # Errors
+/// `InvalidArgument` for an axis out of range or an empty reduced dimension.
+pub fn arg_reduce<T: Arith>(a: &ArcArray<T, IxDyn>, axis: i64, max: bool) -> Result<ArrayD<i64>> {
+    let rank = a.ndim() as i64;
+    if axis < -rank || axis >= rank {
+        return Err(Error::invalid_argument(format!(
+            "Expected dimension in the range [{}, {rank}), but got {axis}",
+            -rank
+        )));
+    }
+    let ax = Axis(((axis + rank) % rank) as usize);
+    if a.len_of(ax) == 0 {
+        return Err(Error::invalid_argument(format!(
+            "Reduction axis {} is empty in shape {}",
+            ax.0,
+            Shape::from(a.shape())
+        )));
+    }
+    Ok(a.map_axis(ax, |lane| {
+        let mut best = 0usize;
+        let mut best_v = T::default();
+        for (i, &v) in lane.iter().enumerate() {
+            let better = i == 0 || if max { v > best_v } else { v < best_v };
+            if better {
+                best = i;
+                best_v = v;
+            }
+        }
+        best as i64
+    }))
+}
+
+macro_rules! arg_kernel {
+    ($fn_name:ident, $max:expr, $name:expr) => {
+        fn $fn_name(init: &KernelInit<'_>) -> Result<Box<dyn OpKernel>> {
+            let out_type = init.node.attrs.dtype("output_type").unwrap_or(ferroflow_core::DType::I64);
+            Ok(Box::new(FnKernel(move |ctx: &mut OpKernelContext<'_>| {
+                let axis = match int_values(ctx.input(1)?, concat!($name, "'s dimension"))?.as_slice() {
+                    [a] => *a,
+                    _ => return Err(Error::invalid_argument(concat!($name, ": dimension must be a scalar"))),
+                };
+                let idx: ArrayD<i64> = match ctx.input(0)? {
+                    Tensor::F32(a) => arg_reduce(a, axis, $max)?,
+                    Tensor::F64(a) => arg_reduce(a, axis, $max)?,
+                    Tensor::I32(a) => arg_reduce(a, axis, $max)?,
+                    Tensor::I64(a) => arg_reduce(a, axis, $max)?,
+                    Tensor::U8(a) => arg_reduce(a, axis, $max)?,
+                    other => {
+                        return Err(Error::invalid_argument(format!(
+                            "{} does not support {}",
+                            $name,
+                            other.dtype()
+                        )))
+                    }
+                };
+                let out = Tensor::from(idx);
+                ctx.output(if out_type == ferroflow_core::DType::I32 { out.cast(out_type)? } else { out });
+                Ok(())
+            })))
+        }
+    };
+}
+
+arg_kernel!(arg_max, true, "ArgMax");
+arg_kernel!(arg_min, false, "ArgMin");
+
+/// The gradient of a product over `axes`: each element gets `dy` of its group times the product of the
+/// group's other elements, from exclusive prefix and suffix products (no division, so zeros are exact).
+///
+/// # Errors
+/// `InvalidArgument` for an axis out of range or a `dy` whose size does not match the reduced shape.
+pub fn prod_grad_array<T: Arith>(
+    x: &ArcArray<T, IxDyn>,
+    axes: &[i64],
+    dy: &ArcArray<T, IxDyn>,
+) -> Result<ArrayD<T>> {
+    let rank = x.ndim() as i64;
+    let mut reduced = vec![false; x.ndim()];
+    for &ax in axes {
+        if ax < -rank || ax >= rank.max(1) {
+            return Err(Error::invalid_argument(format!(
+                "Invalid reduction dimension {ax} for input with {rank} dimensions"
+            )));
+        }
+        if rank > 0 {
+            reduced[((ax + rank) % rank) as usize] = true;
+        }
+    }
+    // Kept axes first, reduced axes last, so that each group is one contiguous row of the permuted copy.
+    let perm: Vec<usize> =
+        (0..x.ndim()).filter(|&i| !reduced[i]).chain((0..x.ndim()).filter(|&i| reduced[i])).collect();
+    let group: usize = (0..x.ndim()).filter(|&i| reduced[i]).map(|i| x.shape()[i]).product();
+    let xp = x.view().permuted_axes(IxDyn(&perm));
+    let permuted_shape = xp.shape().to_vec();
+    let xp = xp.as_standard_layout();
+    let data = xp.as_slice().ok_or_else(|| Error::internal("row-major array without a slice"))?;
+    let groups = data.len().checked_div(group).unwrap_or(0);
+    if dy.len() != groups && group != 0 {
+        return Err(Error::invalid_argument(format!(
+            "ProdGrad: dy has {} elements for {groups} reduced groups",
+            dy.len()
+        )));
+    }
+    let dy = dy.as_standard_layout();
+    let dy = dy.as_slice().ok_or_else(|| Error::internal("row-major array without a slice"))?;
+    let mut out = vec![T::default(); data.len()];
+    if group > 0 {
+        for ((row, out_row), &d) in data.chunks_exact(group).zip(out.chunks_exact_mut(group)).zip(dy) {
+            let mut prefix = T::one();
+            for (o, &v) in out_row.iter_mut().zip(row) {
+                *o = prefix;
+                prefix = prefix.mul(v);
+            }
+            let mut suffix = T::one();
+            for (o, &v) in out_row.iter_mut().zip(row).rev() {
+                *o = o.mul(suffix).mul(d);
+                suffix = suffix.mul(v);
+            }
+        }
+    }
+    let mut inverse = vec![0usize; perm.len()];
+    for (i, &p) in perm.iter().enumerate() {
+        inverse[p] = i;
+    }
+    let permuted = ArrayD::from_shape_vec(IxDyn(&permuted_shape), out)?;
+    Ok(permuted.permuted_axes(IxDyn(&inverse)).as_standard_layout().into_owned())
+}
+
+fn prod_grad(_: &KernelInit<'_>) -> Result<Box<dyn OpKernel>> {
+    Ok(Box::new(FnKernel(|ctx: &mut OpKernelContext<'_>| {
+        let axes = int_values(ctx.input(1)?, "ProdGrad's axes")?;
+        let out = match (ctx.input(0)?, ctx.input(2)?) {
+            (Tensor::F32(x), Tensor::F32(d)) => Tensor::from(prod_grad_array(x, &axes, d)?),
+            (Tensor::F64(x), Tensor::F64(d)) => Tensor::from(prod_grad_array(x, &axes, d)?),
+            (x, d) => {
+                return Err(Error::invalid_argument(format!(
+                    "ProdGrad expects float tensors of one dtype, got {} and {}",
+                    x.dtype(),
+                    d.dtype()
+                )))
+            }
+        };
+        ctx.output(out);
+        Ok(())
+    })))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -426,6 +596,27 @@ mod tests {
         assert!(reduce(&a, &[2], false, Reduce::Sum).is_err());
         let bad = ArrayD::from_shape_vec(IxDyn(&[2]), vec![1.0f32, 2.])?.into_shared();
         assert!(broadcast_binary(&a, &bad, |x, y| x + y).is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn arg_max_min_and_prod_grad() -> Result<()> {
+        let a = ArrayD::from_shape_vec(IxDyn(&[2, 3]), vec![1.0f32, 5., 5., 4., -2., 0.])?.into_shared();
+        assert_eq!(arg_reduce(&a, 1, true)?.into_raw_vec_and_offset().0, vec![1, 0], "first of ties");
+        assert_eq!(arg_reduce(&a, 0, false)?.into_raw_vec_and_offset().0, vec![0, 1, 1]);
+        assert_eq!(arg_reduce(&a, -1, false)?.into_raw_vec_and_offset().0, vec![0, 1]);
+        assert!(arg_reduce(&a, 2, true).is_err());
+        let empty = ArrayD::<f32>::zeros(IxDyn(&[2, 0])).into_shared();
+        assert!(arg_reduce(&empty, 1, true).is_err());
+
+        // Row [2, 0, 3]: products of the others are [0, 6, 0]; row [1, 4, 5]: [20, 5, 4].
+        let x = ArrayD::from_shape_vec(IxDyn(&[2, 3]), vec![2.0f64, 0., 3., 1., 4., 5.])?.into_shared();
+        let dy = ArrayD::from_shape_vec(IxDyn(&[2]), vec![1.0f64, 2.0])?.into_shared();
+        let g = prod_grad_array(&x, &[1], &dy)?;
+        assert_eq!(g.into_raw_vec_and_offset().0, vec![0., 6., 0., 40., 10., 8.]);
+        let dy0 = ArrayD::from_shape_vec(IxDyn(&[1, 3]), vec![1.0f64, 1.0, 1.0])?.into_shared();
+        let g0 = prod_grad_array(&x, &[0], &dy0)?;
+        assert_eq!(g0.into_raw_vec_and_offset().0, vec![1., 4., 5., 2., 0., 3.]);
         Ok(())
     }
 }

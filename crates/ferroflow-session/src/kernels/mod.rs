@@ -3,6 +3,7 @@
 pub mod array;
 pub mod batch_norm;
 pub mod conv;
+pub mod cwise;
 pub mod dropout;
 pub mod math;
 pub mod matmul;
@@ -10,6 +11,7 @@ pub mod nn;
 pub mod pooling;
 pub mod random;
 pub mod state;
+pub mod summary;
 pub mod training;
 
 use crate::kernel::KernelFactory;
@@ -20,6 +22,7 @@ pub(crate) fn builtin() -> HashMap<String, KernelFactory> {
     for (name, f) in array::KERNELS
         .iter()
         .chain(math::KERNELS)
+        .chain(cwise::KERNELS)
         .chain(matmul::KERNELS)
         .chain(nn::KERNELS)
         .chain(random::KERNELS)
@@ -27,6 +30,7 @@ pub(crate) fn builtin() -> HashMap<String, KernelFactory> {
         .chain(conv::KERNELS)
         .chain(pooling::KERNELS)
         .chain(training::KERNELS)
+        .chain(summary::KERNELS)
         .chain(batch_norm::KERNELS)
         .chain(dropout::KERNELS)
     {

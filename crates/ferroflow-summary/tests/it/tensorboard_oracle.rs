@@ -2,7 +2,7 @@
 //! writer produced.
 
 use ferroflow_core::Tensor;
-use ferroflow_proto::{SessionLog, SessionStatus, Summary};
+use ferroflow_proto::{SessionLog, Summary};
 use ferroflow_summary::{histogram, image, scalar, text, FileWriter};
 use serde_json::Value;
 use std::path::Path;
@@ -85,7 +85,7 @@ fn tensorboard_reads_scalars_histograms_text_and_images() {
 /// Steps 0..=20, a crash after a flush, then a restart from a checkpoint at step 10 that redoes
 /// steps 10..=30, with new values.
 fn write_crash_and_restart(dir: &Path) {
-    let start = SessionLog { status: SessionStatus::Start as i32, ..Default::default() };
+    let start = SessionLog::start();
     let point = |tag: &str, v: f32| -> Summary { scalar(tag, v) };
 
     let first = FileWriter::new(dir).unwrap();

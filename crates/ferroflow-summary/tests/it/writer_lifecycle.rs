@@ -178,3 +178,50 @@ fn writer_cache_shares_one_writer_per_directory() {
     assert_eq!(events_of(&a.path()).len(), 1 + 4 * 50);
     assert_eq!(event_files(&dir.path().join("a")).len(), 1, "one file for all users of the directory");
 }
+
+#[test]
+fn reader_tails_a_file_that_is_still_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let writer = FileWriter::new(dir.path()).unwrap();
+    writer.add_summary(&scalar("x", 1.0), 1).unwrap();
+    writer.flush().unwrap();
+    let mut reader = ferroflow_summary::read_events(writer.path()).unwrap();
+    assert_eq!(reader.by_ref().map(|e| e.unwrap().step).collect::<Vec<_>>(), [0, 1]);
+    writer.add_summary(&scalar("x", 2.0), 2).unwrap();
+    writer.flush().unwrap();
+    assert_eq!(reader.by_ref().map(|e| e.unwrap().step).collect::<Vec<_>>(), [2], "resumes after the end");
+
+    // A record cut in half (the writer's buffer reached the disk partly) ends the iteration quietly,
+    // and the reader picks it up once complete.
+    let path = dir.path().join("events.out.tfevents.0000000001.manual");
+    let event = ferroflow_proto::Event { step: 5, ..Default::default() };
+    let framed = ferroflow_record::encode_record(&ferroflow_proto::prost::Message::encode_to_vec(&event));
+    std::fs::write(&path, &framed[..7]).unwrap();
+    let mut reader = ferroflow_summary::read_events(&path).unwrap();
+    assert!(reader.next().is_none());
+    std::fs::write(&path, &framed).unwrap();
+    assert_eq!(reader.next().unwrap().unwrap().step, 5);
+}
+
+#[test]
+fn corrupted_event_file_is_data_loss_naming_file_and_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let writer = FileWriter::new(dir.path()).unwrap();
+    writer.add_summary(&scalar("x", 1.0), 1).unwrap();
+    writer.close().unwrap();
+    let mut bytes = std::fs::read(writer.path()).unwrap();
+    let last = bytes.len() - 6;
+    bytes[last] ^= 0xff;
+    std::fs::write(writer.path(), &bytes).unwrap();
+    let results: Vec<_> = ferroflow_summary::read_events(writer.path()).unwrap().collect();
+    assert!(results[0].is_ok(), "the file_version record is intact");
+    let err = results[1].as_ref().unwrap_err();
+    assert_eq!(err.code(), Code::DataLoss);
+    let first_len = 12 + 4 + ferroflow_proto::prost::Message::encoded_len(&events_of_first(&writer.path()));
+    assert!(err.message().contains(&format!("offset {first_len}")), "{err}");
+    assert!(err.message().contains("events.out.tfevents"), "{err}");
+}
+
+fn events_of_first(path: &std::path::Path) -> ferroflow_proto::Event {
+    ferroflow_summary::read_events(path).unwrap().next().unwrap().unwrap()
+}

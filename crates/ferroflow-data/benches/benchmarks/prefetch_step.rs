@@ -1,0 +1,57 @@
+//! One training-like step (a 128x240 @ 240x256 matmul and a sum) fed by a prefetching input pipeline
+//! through `get_next`, against the same step fed a ready tensor through a placeholder.
+
+use super::{files, ready_batch, spec, FLOATS};
+use criterion::{criterion_group, Criterion, Throughput};
+use ferroflow_core::{DType, PartialShape, Tensor};
+use ferroflow_data::{
+    make_one_shot_iterator, parse_example, Compression, DatasetExt, ElementSpec, TFRecordDataset,
+};
+use ferroflow_graph::{GraphBuilder, Output};
+use ferroflow_session::{DirectSession, SessionExt};
+use std::hint::black_box;
+
+fn step(g: &mut GraphBuilder, x: Output) -> Output {
+    let w = g.constant(Tensor::from_vec(&[FLOATS, 256], vec![0.01f32; FLOATS * 256]).unwrap()).unwrap();
+    let y = g.matmul(x, w, false, false).unwrap();
+    g.reduce_sum(y, None, false).unwrap()
+}
+
+fn prefetch_vs_feed(c: &mut Criterion) {
+    let mut group = c.benchmark_group("step_batch128");
+    group.throughput(Throughput::Elements(128));
+
+    let spec_b = spec();
+    let out_spec = ElementSpec::new(
+        vec![DType::F32, DType::I64],
+        vec![PartialShape::known(&[128, FLOATS]), PartialShape::known(&[128])],
+    )
+    .unwrap();
+    let ds = TFRecordDataset::new(files(), Compression::None)
+        .unwrap()
+        .into_ref()
+        .repeat(None)
+        .batch(128, true)
+        .unwrap()
+        .map(out_spec, move |e| parse_example(&e[0], &spec_b))
+        .unwrap()
+        .prefetch(4)
+        .unwrap();
+    let mut g = GraphBuilder::new();
+    let next = make_one_shot_iterator(&mut g, &ds).unwrap().get_next(&mut g).unwrap();
+    let loss = step(&mut g, next[0]);
+    let mut sess = DirectSession::new(g.finalize());
+    group.bench_function("prefetched_pipeline", |b| b.iter(|| black_box(sess.run(loss, &[]).unwrap())));
+
+    let mut g = GraphBuilder::new();
+    let x = g.placeholder(DType::F32, PartialShape::known(&[128, FLOATS]), "x").unwrap();
+    let loss = step(&mut g, x);
+    let mut sess = DirectSession::new(g.finalize());
+    let batch = ready_batch();
+    group.bench_function("fed_ready_tensor", |b| {
+        b.iter(|| black_box(sess.run(loss, &[(x, batch.clone())]).unwrap()))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, prefetch_vs_feed);

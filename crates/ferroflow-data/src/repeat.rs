@@ -1,0 +1,100 @@
+//! `Dataset.repeat`: the input again and again.
+
+use crate::{
+    Dataset, DatasetIterator, DatasetRef, Element, ElementSpec, IteratorContext, IteratorStateReader,
+    IteratorStateWriter,
+};
+use ferroflow_core::Result;
+
+/// Iterates the input `count` times (`None`: forever), starting a fresh input iterator per epoch.
+///
+/// Mirrors `Dataset.repeat(count)` (`count=-1` is `None` here). Each epoch's iterator gets its own
+/// [`IteratorContext`], which is how `shuffle` reshuffles per epoch. An empty input repeated forever
+/// ends instead of spinning, as in TF.
+#[derive(Debug)]
+pub struct RepeatDataset {
+    input: DatasetRef,
+    count: Option<u64>,
+}
+
+impl RepeatDataset {
+    /// `input.repeat(count)`.
+    pub fn new(input: DatasetRef, count: Option<u64>) -> RepeatDataset {
+        RepeatDataset { input, count }
+    }
+}
+
+struct RepeatIterator {
+    input: DatasetRef,
+    count: Option<u64>,
+    ctx: IteratorContext,
+    epoch: u64,
+    current: Option<Box<dyn DatasetIterator>>,
+    produced_this_epoch: bool,
+}
+
+impl Dataset for RepeatDataset {
+    fn element_spec(&self) -> &ElementSpec {
+        self.input.element_spec()
+    }
+    fn make_iterator(&self, ctx: IteratorContext) -> Result<Box<dyn DatasetIterator>> {
+        Ok(Box::new(RepeatIterator {
+            input: std::sync::Arc::clone(&self.input),
+            count: self.count,
+            ctx,
+            epoch: 0,
+            current: None,
+            produced_this_epoch: false,
+        }))
+    }
+}
+
+impl DatasetIterator for RepeatIterator {
+    fn next(&mut self) -> Result<Option<Element>> {
+        loop {
+            if self.count.is_some_and(|c| self.epoch >= c) {
+                return Ok(None);
+            }
+            let it = match &mut self.current {
+                Some(it) => it,
+                None => {
+                    self.produced_this_epoch = false;
+                    self.current.insert(self.input.make_iterator(self.ctx.child(self.epoch))?)
+                }
+            };
+            if let Some(e) = it.next()? {
+                self.produced_this_epoch = true;
+                return Ok(Some(e));
+            }
+            self.current = None;
+            self.epoch += 1;
+            if !self.produced_this_epoch {
+                // An empty epoch: every further one would be empty too.
+                return Ok(None);
+            }
+        }
+    }
+    fn save(&self, w: &mut IteratorStateWriter) -> Result<()> {
+        w.tag("repeat");
+        w.u64(self.epoch);
+        w.bool(self.produced_this_epoch);
+        w.bool(self.current.is_some());
+        match &self.current {
+            Some(it) => it.save(w),
+            None => Ok(()),
+        }
+    }
+    fn restore(&mut self, r: &mut IteratorStateReader<'_>) -> Result<()> {
+        r.expect_tag("repeat")?;
+        self.epoch = r.u64()?;
+        self.produced_this_epoch = r.bool()?;
+        self.current = if r.bool()? {
+            let mut it = self.input.make_iterator(self.ctx.child(self.epoch))?;
+            it.restore(r)?;
+            Some(it)
+        } else {
+            None
+        };
+        Ok(())
+    }
+}
