@@ -1,8 +1,10 @@
 //! The built-in CPU kernels, one file per op family.
 
 pub mod array;
+pub mod batch_norm;
 pub mod conv;
 pub mod cwise;
+pub mod dropout;
 pub mod math;
 pub mod matmul;
 pub mod nn;
@@ -29,6 +31,8 @@ pub(crate) fn builtin() -> HashMap<String, KernelFactory> {
         .chain(pooling::KERNELS)
         .chain(training::KERNELS)
         .chain(summary::KERNELS)
+        .chain(batch_norm::KERNELS)
+        .chain(dropout::KERNELS)
     {
         m.insert((*name).to_string(), *f);
     }

@@ -1,5 +1,331 @@
-//! Kernels: pooling.
+//! Max and average pooling over NHWC images and their gradients, parallel over the batch with rayon.
 
-use crate::kernel::KernelFactory;
+use super::math::Arith;
+use crate::kernel::{KernelFactory, KernelInit, OpKernel, OpKernelContext};
+use ferroflow_core::{DType, Error, Result, Shape, Tensor, TensorElement};
+use ferroflow_graph::ops::conv_ops::{conv_attrs, pool_ksize, windowed_output_size, Padding};
+use ndarray::{ArrayD, IxDyn};
+use rayon::prelude::*;
 
-pub(crate) const KERNELS: &[(&str, KernelFactory)] = &[];
+pub(crate) const KERNELS: &[(&str, KernelFactory)] = &[
+    ("MaxPool", max_pool),
+    ("MaxPoolGrad", max_pool_grad),
+    ("AvgPool", avg_pool),
+    ("AvgPoolGrad", avg_pool_grad),
+];
+
+/// Images below this many elements are pooled on one thread: rayon's hand-off costs more.
+const PARALLEL_ELEMENTS: usize = 1 << 14;
+
+/// The geometry of one pooling, validated once.
+#[derive(Debug, Clone, Copy)]
+struct PoolGeom {
+    n: usize,
+    h: usize,
+    w: usize,
+    c: usize,
+    kh: usize,
+    kw: usize,
+    sh: usize,
+    sw: usize,
+    oh: usize,
+    ow: usize,
+    pad_top: usize,
+    pad_left: usize,
+}
+
+impl PoolGeom {
+    fn new(
+        shape: &[usize],
+        ksize: [usize; 2],
+        strides: [usize; 2],
+        padding: Padding,
+        what: &str,
+    ) -> Result<Self> {
+        let &[n, h, w, c] = shape else {
+            return Err(Error::invalid_argument(format!(
+                "{what}: input must be 4-D (NHWC), got {}",
+                Shape::from(shape)
+            )));
+        };
+        let (oh, pad_top) =
+            windowed_output_size(h, ksize[0], strides[0], 1, padding).map_err(|e| e.context(what))?;
+        let (ow, pad_left) =
+            windowed_output_size(w, ksize[1], strides[1], 1, padding).map_err(|e| e.context(what))?;
+        Ok(PoolGeom {
+            n,
+            h,
+            w,
+            c,
+            kh: ksize[0],
+            kw: ksize[1],
+            sh: strides[0],
+            sw: strides[1],
+            oh,
+            ow,
+            pad_top,
+            pad_left,
+        })
+    }
+
+    fn image_len(&self) -> usize {
+        self.h * self.w * self.c
+    }
+
+    fn out_len(&self) -> usize {
+        self.oh * self.ow * self.c
+    }
+
+    /// The input rows and columns of output `(oy, ox)`'s window, clipped to the image.
+    fn window(&self, oy: usize, ox: usize) -> (std::ops::Range<usize>, std::ops::Range<usize>) {
+        let y0 = (oy * self.sh).saturating_sub(self.pad_top);
+        let y1 = (oy * self.sh + self.kh).saturating_sub(self.pad_top).min(self.h);
+        let x0 = (ox * self.sw).saturating_sub(self.pad_left);
+        let x1 = (ox * self.sw + self.kw).saturating_sub(self.pad_left).min(self.w);
+        (y0..y1, x0..x1)
+    }
+
+    fn parallel(&self, threads: usize) -> bool {
+        threads > 1 && self.n > 1 && self.n * self.image_len() >= PARALLEL_ELEMENTS
+    }
+}
+
+/// Runs `f(image_index, out_chunk)` over the output split per image, in parallel when it pays.
+fn per_image<T: Send>(
+    out: &mut [T],
+    chunk: usize,
+    parallel: bool,
+    f: impl Fn(usize, &mut [T]) + Sync + Send,
+) {
+    if chunk == 0 {
+        return;
+    }
+    if parallel {
+        out.par_chunks_mut(chunk).enumerate().for_each(|(b, o)| f(b, o));
+    } else {
+        out.chunks_mut(chunk).enumerate().for_each(|(b, o)| f(b, o));
+    }
+}
+
+fn contiguous<T: TensorElement + Copy>(t: &Tensor) -> Result<std::borrow::Cow<'_, [T]>> {
+    let a = t.array::<T>()?;
+    Ok(match a.as_slice() {
+        Some(s) => std::borrow::Cow::Borrowed(s),
+        // `as_standard_layout` copies in one pass in memory order, far faster than an element iterator.
+        None => std::borrow::Cow::Owned(a.as_standard_layout().into_owned().into_raw_vec_and_offset().0),
+    })
+}
+
+fn max_pool_typed<T: Arith>(x: &Tensor, g: &PoolGeom, threads: usize) -> Result<Tensor> {
+    let xs = contiguous::<T>(x)?;
+    let mut out = vec![T::default(); g.n * g.out_len()];
+    per_image(&mut out, g.out_len(), g.parallel(threads), |b, o| {
+        let img = &xs[b * g.image_len()..][..g.image_len()];
+        for oy in 0..g.oh {
+            for ox in 0..g.ow {
+                let dst = &mut o[(oy * g.ow + ox) * g.c..][..g.c];
+                dst.fill(T::lowest());
+                let (ys, xr) = g.window(oy, ox);
+                for y in ys {
+                    for x in xr.clone() {
+                        for (d, &v) in dst.iter_mut().zip(&img[(y * g.w + x) * g.c..][..g.c]) {
+                            if v > *d || v.is_nan() {
+                                *d = v;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    });
+    Ok(Tensor::from(ArrayD::from_shape_vec(IxDyn(&[g.n, g.oh, g.ow, g.c]), out)?))
+}
+
+/// Routes each output gradient to the first maximum of its window (row-major scan), as TF's CPU kernel.
+fn max_pool_grad_typed<T: Arith>(x: &Tensor, dy: &Tensor, g: &PoolGeom, threads: usize) -> Result<Tensor> {
+    let xs = contiguous::<T>(x)?;
+    let dys = contiguous::<T>(dy)?;
+    let mut dx = vec![T::default(); g.n * g.image_len()];
+    per_image(&mut dx, g.image_len(), g.parallel(threads), |b, d| {
+        let img = &xs[b * g.image_len()..][..g.image_len()];
+        let grad = &dys[b * g.out_len()..][..g.out_len()];
+        // Per window, track every channel's maximum at once: the inner loop runs over contiguous
+        // channels, so it vectorizes, instead of scanning the window once per channel.
+        let mut best = vec![T::lowest(); g.c];
+        let mut at = vec![usize::MAX; g.c];
+        for oy in 0..g.oh {
+            for ox in 0..g.ow {
+                let (ys, xr) = g.window(oy, ox);
+                best.fill(T::lowest());
+                at.fill(usize::MAX);
+                for y in ys {
+                    for x in xr.clone() {
+                        let base = (y * g.w + x) * g.c;
+                        for (ch, &v) in img[base..][..g.c].iter().enumerate() {
+                            let m = best[ch];
+                            if at[ch] == usize::MAX || v > m || (v.is_nan() && !m.is_nan()) {
+                                best[ch] = v;
+                                at[ch] = base + ch;
+                            }
+                        }
+                    }
+                }
+                let src = &grad[(oy * g.ow + ox) * g.c..][..g.c];
+                for (&i, &s) in at.iter().zip(src) {
+                    if let Some(slot) = d.get_mut(i) {
+                        *slot = slot.add(s);
+                    }
+                }
+            }
+        }
+    });
+    Ok(Tensor::from(ArrayD::from_shape_vec(IxDyn(&[g.n, g.h, g.w, g.c]), dx)?))
+}
+
+fn avg_pool_typed<T: Arith>(x: &Tensor, g: &PoolGeom, threads: usize) -> Result<Tensor> {
+    let xs = contiguous::<T>(x)?;
+    let mut out = vec![T::default(); g.n * g.out_len()];
+    per_image(&mut out, g.out_len(), g.parallel(threads), |b, o| {
+        let img = &xs[b * g.image_len()..][..g.image_len()];
+        for oy in 0..g.oh {
+            for ox in 0..g.ow {
+                let dst = &mut o[(oy * g.ow + ox) * g.c..][..g.c];
+                let (ys, xr) = g.window(oy, ox);
+                let count = T::from_usize((ys.len() * xr.len()).max(1));
+                for y in ys {
+                    for x in xr.clone() {
+                        for (d, &v) in dst.iter_mut().zip(&img[(y * g.w + x) * g.c..][..g.c]) {
+                            *d = d.add(v);
+                        }
+                    }
+                }
+                for d in dst.iter_mut() {
+                    *d = d.div(count);
+                }
+            }
+        }
+    });
+    Ok(Tensor::from(ArrayD::from_shape_vec(IxDyn(&[g.n, g.oh, g.ow, g.c]), out)?))
+}
+
+fn avg_pool_grad_typed<T: Arith>(dy: &Tensor, g: &PoolGeom, threads: usize) -> Result<Tensor> {
+    let dys = contiguous::<T>(dy)?;
+    let mut dx = vec![T::default(); g.n * g.image_len()];
+    per_image(&mut dx, g.image_len(), g.parallel(threads), |b, d| {
+        let grad = &dys[b * g.out_len()..][..g.out_len()];
+        for oy in 0..g.oh {
+            for ox in 0..g.ow {
+                let (ys, xr) = g.window(oy, ox);
+                let count = T::from_usize((ys.len() * xr.len()).max(1));
+                let src = &grad[(oy * g.ow + ox) * g.c..][..g.c];
+                for y in ys {
+                    for x in xr.clone() {
+                        for (dst, &s) in d[(y * g.w + x) * g.c..][..g.c].iter_mut().zip(src) {
+                            *dst = dst.add(s.div(count));
+                        }
+                    }
+                }
+            }
+        }
+    });
+    Ok(Tensor::from(ArrayD::from_shape_vec(IxDyn(&[g.n, g.h, g.w, g.c]), dx)?))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PoolOp {
+    Max,
+    MaxGrad,
+    Avg,
+    AvgGrad,
+}
+
+struct PoolKernel {
+    op: PoolOp,
+    ksize: [usize; 2],
+    strides: [usize; 2],
+    padding: Padding,
+    name: String,
+}
+
+impl PoolKernel {
+    fn run<T: Arith>(&self, ctx: &OpKernelContext<'_>) -> Result<Tensor> {
+        let geom = |shape: &[usize]| PoolGeom::new(shape, self.ksize, self.strides, self.padding, &self.name);
+        match self.op {
+            PoolOp::Max => max_pool_typed::<T>(ctx.input(0)?, &geom(ctx.input(0)?.shape())?, ctx.threads),
+            PoolOp::Avg => avg_pool_typed::<T>(ctx.input(0)?, &geom(ctx.input(0)?.shape())?, ctx.threads),
+            PoolOp::MaxGrad => {
+                let (x, dy) = (ctx.input(0)?, ctx.input(2)?);
+                let g = geom(x.shape())?;
+                check_grad_shape(&g, dy, &self.name)?;
+                max_pool_grad_typed::<T>(x, dy, &g, ctx.threads)
+            }
+            PoolOp::AvgGrad => {
+                let shape: Vec<usize> = super::int_values(ctx.input(0)?, "orig_input_shape")?
+                    .into_iter()
+                    .map(|d| {
+                        usize::try_from(d)
+                            .map_err(|_| Error::invalid_argument("orig_input_shape is negative"))
+                    })
+                    .collect::<Result<_>>()?;
+                let dy = ctx.input(1)?;
+                let g = geom(&shape)?;
+                check_grad_shape(&g, dy, &self.name)?;
+                avg_pool_grad_typed::<T>(dy, &g, ctx.threads)
+            }
+        }
+    }
+}
+
+fn check_grad_shape(g: &PoolGeom, dy: &Tensor, name: &str) -> Result<()> {
+    let expected = [g.n, g.oh, g.ow, g.c];
+    if dy.shape() != expected {
+        return Err(Error::invalid_argument(format!(
+            "{name}: gradient has shape {}, expected {}",
+            Shape::from(dy.shape()),
+            Shape::from(&expected[..])
+        )));
+    }
+    Ok(())
+}
+
+impl OpKernel for PoolKernel {
+    fn compute(&self, ctx: &mut OpKernelContext<'_>) -> Result<()> {
+        let probe = if self.op == PoolOp::AvgGrad { 1 } else { 0 };
+        let out = match ctx.input(probe)?.dtype() {
+            DType::F32 => self.run::<f32>(ctx),
+            DType::F64 => self.run::<f64>(ctx),
+            d => Err(Error::invalid_argument(format!("pooling does not support {d}"))),
+        }
+        .map_err(|e| e.context(format!("node '{}'", self.name)))?;
+        ctx.output(out);
+        Ok(())
+    }
+}
+
+fn make(init: &KernelInit<'_>, op: PoolOp) -> Result<Box<dyn OpKernel>> {
+    let attrs = &init.node.attrs;
+    let opts = conv_attrs(attrs)?;
+    Ok(Box::new(PoolKernel {
+        op,
+        ksize: pool_ksize(attrs)?,
+        strides: opts.strides,
+        padding: opts.padding,
+        name: init.node.name.clone(),
+    }))
+}
+
+fn max_pool(init: &KernelInit<'_>) -> Result<Box<dyn OpKernel>> {
+    make(init, PoolOp::Max)
+}
+
+fn max_pool_grad(init: &KernelInit<'_>) -> Result<Box<dyn OpKernel>> {
+    make(init, PoolOp::MaxGrad)
+}
+
+fn avg_pool(init: &KernelInit<'_>) -> Result<Box<dyn OpKernel>> {
+    make(init, PoolOp::Avg)
+}
+
+fn avg_pool_grad(init: &KernelInit<'_>) -> Result<Box<dyn OpKernel>> {
+    make(init, PoolOp::AvgGrad)
+}

@@ -1,0 +1,5 @@
+//! Criterion benchmarks of ferroflow-session.
+
+mod benchmarks;
+
+criterion::criterion_main!(benchmarks::cnn_step::benches);
