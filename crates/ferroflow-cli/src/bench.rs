@@ -7,6 +7,8 @@ use crate::CliError;
 use ferroflow::{build_reference, reference_batch, ReferenceModel};
 use ferroflow_graph::GraphBuilder;
 use ferroflow_session::{DirectSession, Fetch, SessionExt, SessionOptions};
+use ferroflow_train::hooks::{CheckpointSaverHook, StepCounterHook, StopAt, StopAtStepHook};
+use ferroflow_train::{Every, MonitoredTrainingSession, SessionRunHook};
 use serde::Serialize;
 use std::io::Write;
 use std::time::Instant;
@@ -39,12 +41,15 @@ pub struct BenchReport {
     pub min_ms: f64,
     /// Timed steps.
     pub n: usize,
+    /// The checkpoint index files left in the monitored modes' directory (absent in session mode).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpoints_written: Option<Vec<String>>,
 }
 
 /// Runs the command, printing one JSON line on `out`.
 ///
 /// # Errors
-/// A usage error for a model or mode not supported yet; a failure for a run error.
+/// A failure for a run error.
 pub fn run(args: &BenchArgs, out: &mut dyn Write) -> Result<(), CliError> {
     let report = bench(args)?;
     serde_json::to_writer(&mut *out, &report)
@@ -53,22 +58,18 @@ pub fn run(args: &BenchArgs, out: &mut dyn Write) -> Result<(), CliError> {
         .map_err(|e| CliError::failure(format!("writing the report: {e}")))
 }
 
-/// Times the steps as `tf1_bench.py --mode session` does: `--warmup` untimed steps, then `--steps` timed
-/// ones, each feeding the same batch and fetching `[train_op, loss]`.
+/// Times the steps as `tf1_bench.py` does: `--warmup` untimed steps, then `--steps` timed ones, each
+/// feeding the same batch and fetching `[train_op, loss]`, in a raw session or under
+/// `MonitoredTrainingSession` with the hooks of the mode.
 ///
 /// # Errors
 /// As [`run`].
 pub fn bench(args: &BenchArgs) -> Result<BenchReport, CliError> {
-    let (model, name) = match args.model {
-        BenchModel::Mlp => (ReferenceModel::Mlp, "mlp"),
-        BenchModel::Tiny => (ReferenceModel::Tiny, "tiny"),
-        BenchModel::Cnn => return Err(CliError::usage("bench --model cnn is not yet supported (mlp, tiny)")),
+    let model = match args.model {
+        BenchModel::Mlp => ReferenceModel::Mlp,
+        BenchModel::Cnn => ReferenceModel::Cnn,
+        BenchModel::Tiny => ReferenceModel::Tiny,
     };
-    if args.mode != BenchMode::Session {
-        return Err(CliError::usage(
-            "bench --mode monitored, monitored-nockpt and monitored-nohooks are not yet supported (session)",
-        ));
-    }
     let mut g = GraphBuilder::new();
     let m = build_reference(&mut g, model)?;
     let options = SessionOptions {
@@ -76,28 +77,75 @@ pub fn bench(args: &BenchArgs) -> Result<BenchReport, CliError> {
         inter_op_parallelism_threads: args.threads,
         ..Default::default()
     };
-    let mut session = DirectSession::with_options(g.finalize(), options);
-    session.run(m.init, &[])?;
     let (xb, yb) = reference_batch(model)?;
     let feeds = [(m.x, xb), (m.y, yb)];
     let fetch = Fetch::List(vec![m.train_op.into(), m.loss.into()]);
     let steps = usize::try_from(args.steps).unwrap_or(usize::MAX);
     let warmup = usize::try_from(args.warmup).unwrap_or(usize::MAX);
+    let total = warmup.saturating_add(steps);
     let mut times = Vec::with_capacity(steps);
     let mut final_loss = f32::NAN;
-    for i in 0..warmup.saturating_add(steps) {
-        let start = Instant::now();
-        let fetched = session.run(fetch.clone(), &feeds)?;
-        if i >= warmup {
-            times.push(start.elapsed().as_secs_f64() * 1e3);
+    let mut checkpoints_written = None;
+    if args.mode == BenchMode::Session {
+        let mut session = DirectSession::with_options(g.finalize(), options);
+        session.run(m.init, &[])?;
+        for i in 0..total {
+            let start = Instant::now();
+            let fetched = session.run(fetch.clone(), &feeds)?;
+            if i >= warmup {
+                times.push(start.elapsed().as_secs_f64() * 1e3);
+            }
+            final_loss = fetched.get(1)?.scalar::<f32>()?;
         }
-        final_loss = fetched.get(1)?.scalar::<f32>()?;
+    } else {
+        let dir = tempfile::Builder::new()
+            .prefix("ferroflow_bench_")
+            .tempdir()
+            .map_err(|e| CliError::failure(format!("creating a temporary directory: {e}")))?;
+        let last_step = i64::try_from(total).unwrap_or(i64::MAX);
+        let mut hooks: Vec<Box<dyn SessionRunHook>> =
+            vec![Box::new(StopAtStepHook::new(StopAt::LastStep(last_step))?)];
+        if matches!(args.mode, BenchMode::Monitored | BenchMode::MonitoredNockpt) {
+            hooks.push(Box::new(StepCounterHook::new(Every::Steps(100))?.output(dir.path())));
+        }
+        if args.mode == BenchMode::Monitored {
+            hooks.push(Box::new(CheckpointSaverHook::new(dir.path(), Every::Steps(100))?));
+        }
+        // As tf1_bench.py: checkpoint_dir given (so it would restore), every default hook off.
+        let mut session = MonitoredTrainingSession::builder(g)
+            .checkpoint_dir(dir.path())
+            .hooks(hooks)
+            .config(options)
+            .save_checkpoint_secs(None)
+            .save_checkpoint_steps(None)
+            .save_summaries_steps(None)
+            .save_summaries_secs(None)
+            .log_step_count_steps(0)
+            .build()?;
+        let mut i = 0;
+        while !session.should_stop()? {
+            let start = Instant::now();
+            let fetched = session.run(fetch.clone(), &feeds)?;
+            if i >= warmup {
+                times.push(start.elapsed().as_secs_f64() * 1e3);
+            }
+            final_loss = fetched.get(1)?.scalar::<f32>()?;
+            i += 1;
+        }
+        session.close()?;
+        let mut written: Vec<String> = std::fs::read_dir(dir.path())
+            .map_err(|e| CliError::failure(format!("listing {}: {e}", dir.path().display())))?
+            .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+            .filter(|name| name.starts_with("model.ckpt") && name.ends_with(".index"))
+            .collect();
+        written.sort();
+        checkpoints_written = Some(written);
     }
     let stats = StepStats::of(times);
     Ok(BenchReport {
         framework: "ferroflow",
-        model: name,
-        mode: "session",
+        model: args.model.name(),
+        mode: args.mode.name(),
         batch: model.batch(),
         threads: args.threads,
         final_loss,
@@ -107,6 +155,7 @@ pub fn bench(args: &BenchArgs) -> Result<BenchReport, CliError> {
         max_ms: stats.max,
         min_ms: stats.min,
         n: stats.n,
+        checkpoints_written,
     })
 }
 

@@ -15,11 +15,12 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Clone, Subcommand)]
 pub enum Command {
-    /// Train a classifier of the embedded digits, with checkpoints, summaries and resume.
+    /// Train a digits classifier under MonitoredTrainingSession, with checkpoints, summaries and resume.
     ///
     /// Ends with one JSON line on stdout: global_step, loss, train_accuracy, eval_accuracy, restored_from,
-    /// checkpoint, steps_per_sec, stop_reason. SIGTERM or Ctrl-C finishes the step, saves a checkpoint and
-    /// stops with stop_reason "preempted"; a second Ctrl-C exits at once.
+    /// checkpoint, steps_per_sec, stop_reason ("last_step", "end_of_input" or "preempted"). SIGTERM or
+    /// Ctrl-C finishes the step, saves a checkpoint and stops with stop_reason "preempted"; a second one
+    /// exits at once.
     Train(TrainArgs),
     /// List the tensors of a V2 checkpoint (ferroflow's or TensorFlow's): name, dtype, shape, values.
     InspectCheckpoint(InspectCheckpointArgs),
@@ -66,7 +67,7 @@ pub struct EventsArgs {
 pub enum BenchModel {
     /// 784-256-10 MLP, batch 128.
     Mlp,
-    /// Two conv layers and a dense layer, batch 64 (not yet supported).
+    /// Two 5x5 conv layers (32, 64 channels) with max pooling and a dense layer on 28x28x1, batch 64.
     Cnn,
     /// 4->2 linear softmax, batch 8: per-step framework overhead.
     Tiny,
@@ -77,12 +78,36 @@ pub enum BenchModel {
 pub enum BenchMode {
     /// A raw session loop.
     Session,
-    /// MonitoredTrainingSession with StopAtStep, StepCounter and CheckpointSaver hooks (not yet supported).
+    /// MonitoredTrainingSession with StopAtStep, StepCounter (every 100 steps) and CheckpointSaver (every
+    /// 100 steps, into a fresh temporary directory) hooks.
     Monitored,
-    /// As monitored, without the CheckpointSaver hook (not yet supported).
+    /// As monitored, without the CheckpointSaver hook.
     MonitoredNockpt,
-    /// MonitoredTrainingSession with only StopAtStep (not yet supported).
+    /// MonitoredTrainingSession with only StopAtStep.
     MonitoredNohooks,
+}
+
+impl BenchModel {
+    /// The name tf1_bench.py uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            BenchModel::Mlp => "mlp",
+            BenchModel::Cnn => "cnn",
+            BenchModel::Tiny => "tiny",
+        }
+    }
+}
+
+impl BenchMode {
+    /// The name tf1_bench.py uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            BenchMode::Session => "session",
+            BenchMode::Monitored => "monitored",
+            BenchMode::MonitoredNockpt => "monitored-nockpt",
+            BenchMode::MonitoredNohooks => "monitored-nohooks",
+        }
+    }
 }
 
 /// Flags of `bench`.
@@ -136,11 +161,12 @@ impl DataSource {
 /// Models of `train`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum TrainModel {
-    /// 64-128-10 MLP with ReLU.
+    /// One hidden layer of 128 ReLU units.
     Mlp,
-    /// A convolutional network (not yet supported).
+    /// Two 3x3 convolutions (16, 32 channels) with ReLU and 2x2 max pooling, then a dense layer (square or
+    /// IDX images).
     Cnn,
-    /// Softmax regression, 64->10.
+    /// Softmax regression.
     Linear,
 }
 
@@ -159,7 +185,10 @@ pub enum OptimizerKind {
 #[derive(Debug, Clone, Args)]
 pub struct TrainArgs {
     /// Training data: `digits` (embedded, 1797 8x8 images; 20% held out for eval), `idx:DIR` (MNIST IDX
-    /// files) or `tfrecord:GLOB` (Examples with `image` and `label`). Only `digits` is supported yet.
+    /// files train-images-idx3-ubyte and train-labels-idx1-ubyte, optionally .gz; eval on t10k-* when
+    /// there, else on the training files) or `tfrecord:GLOB` (TFRecord files of tf.train.Examples with a
+    /// float list `image` and an int64 `label`; eval on the same files). File data is read by the input
+    /// pipeline, shuffled, for --epochs passes; its end stops training with stop_reason "end_of_input".
     #[arg(long, default_value = "digits", value_parser = DataSource::parse, value_name = "digits|idx:DIR|tfrecord:GLOB")]
     pub data: DataSource,
     /// The model.
@@ -172,6 +201,10 @@ pub struct TrainArgs {
     /// Examples per step.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub batch_size: u64,
+    /// Passes over file data (idx:, tfrecord:) before end of input. The embedded digits are cycled until
+    /// --steps instead.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    pub epochs: u64,
     /// Learning rate.
     #[arg(long, default_value_t = 0.05, value_parser = positive_f64)]
     pub learning_rate: f64,
@@ -198,11 +231,13 @@ pub struct TrainArgs {
     /// Log progress and the global_step/sec summary every K global steps (0: never).
     #[arg(long, value_name = "K", default_value_t = 100)]
     pub log_step_count_steps: u64,
-    /// The session target: "" or "local" for in-process (gRPC targets are not supported yet).
+    /// The session target passed to MonitoredTrainingSession: "" or "local" for in-process (gRPC targets
+    /// are not supported yet).
     #[arg(long, default_value = "")]
     pub master: String,
-    /// Whether this worker is the chief, which restores, saves checkpoints and writes summaries. A
-    /// non-chief trains without writing anything.
+    /// Whether this task is the chief, which initializes or restores the model, saves checkpoints and
+    /// writes summaries, as MonitoredTrainingSession's is_chief. A non-chief needs a master shared with a
+    /// chief, so only true is accepted with an in-process master.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "true|false")]
     pub is_chief: bool,
 }

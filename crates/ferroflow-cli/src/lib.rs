@@ -3,10 +3,10 @@
 //! training step against TensorFlow's `tf1_bench.py`.
 //!
 //! ```text
-//! ferroflow train [--model mlp|linear] [--steps N] [--checkpoint-dir DIR] ...   # one JSON line on stdout
+//! ferroflow train [--model mlp|cnn|linear] [--data digits|idx:DIR|tfrecord:GLOB] [--steps N] ...  # one JSON line
 //! ferroflow inspect-checkpoint PREFIX|DIR [--json] [--values]
 //! ferroflow events LOGDIR [--json] [--runs]
-//! ferroflow bench --model mlp|tiny [--mode session] [--steps N] [--warmup N] [--threads N]
+//! ferroflow bench --model mlp|cnn|tiny [--mode session|monitored|monitored-nockpt|monitored-nohooks] [--steps N]
 //! ```
 //!
 //! The library holds the commands so that they can be tested without a process; the binary parses the

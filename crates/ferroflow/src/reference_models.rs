@@ -2,6 +2,7 @@
 //! step timings with TensorFlow.
 
 use ferroflow_core::{DType, Error, PartialShape, Result, Tensor};
+use ferroflow_graph::ops::conv_ops::{Conv2DOptions, Padding};
 use ferroflow_graph::optimizer::{GradientDescentOptimizer, Optimizer};
 use ferroflow_graph::{GraphBuilder, Initializer, Operation, Output, Variable, VariableOptions};
 use rand::{Rng, SeedableRng};
@@ -11,6 +12,9 @@ use rand::{Rng, SeedableRng};
 pub enum ReferenceModel {
     /// 784-256-10 MLP, batch 128.
     Mlp,
+    /// 28x28x1 -> conv 5x5x32 (SAME) + ReLU -> max pool 2 -> conv 5x5x64 (SAME) + ReLU -> max pool 2 ->
+    /// dense 10, batch 64.
+    Cnn,
     /// 4->2 linear softmax model, batch 8: almost no compute, measures per-step overhead.
     Tiny,
 }
@@ -23,8 +27,9 @@ impl ReferenceModel {
     pub fn from_name(name: &str) -> Result<ReferenceModel> {
         match name {
             "mlp" => Ok(ReferenceModel::Mlp),
+            "cnn" => Ok(ReferenceModel::Cnn),
             "tiny" => Ok(ReferenceModel::Tiny),
-            other => Err(Error::invalid_argument(format!("unknown reference model '{other}' (mlp, tiny)"))),
+            other => Err(Error::invalid_argument(format!("unknown reference model '{other}' (mlp, cnn, tiny)"))),
         }
     }
 
@@ -32,6 +37,7 @@ impl ReferenceModel {
     pub fn batch(self) -> usize {
         match self {
             ReferenceModel::Mlp => 128,
+            ReferenceModel::Cnn => 64,
             ReferenceModel::Tiny => 8,
         }
     }
@@ -77,6 +83,29 @@ pub fn build_reference(g: &mut GraphBuilder, model: ReferenceModel) -> Result<Re
             let hw = g.matmul(h, w2.value(), false, false)?;
             (x, y, g.add(hw, b2.value())?)
         }
+        ReferenceModel::Cnn => {
+            let x = g.placeholder(DType::F32, PartialShape::new(vec![None, Some(28), Some(28), Some(1)]), "x")?;
+            let y = g.placeholder(DType::F32, PartialShape::new(vec![None, Some(10)]), "y")?;
+            let opts = VariableOptions::default;
+            let k1 = g.get_variable("k1", &[5, 5, 1, 32], DType::F32, normal(0.1), opts())?;
+            let c1 = g.get_variable("c1", &[32], DType::F32, Initializer::Zeros, opts())?;
+            let k2 = g.get_variable("k2", &[5, 5, 32, 64], DType::F32, normal(0.05), opts())?;
+            let c2 = g.get_variable("c2", &[64], DType::F32, Initializer::Zeros, opts())?;
+            let w = g.get_variable("w", &[7 * 7 * 64, 10], DType::F32, normal(0.02), opts())?;
+            let bw = g.get_variable("bw", &[10], DType::F32, Initializer::Zeros, opts())?;
+            let conv = Conv2DOptions::new(1, Padding::Same);
+            let h = g.conv2d(x, k1.value(), conv)?;
+            let h = g.add(h, c1.value())?;
+            let h = g.relu(h)?;
+            let h = g.max_pool(h, [2, 2], [2, 2], Padding::Valid)?;
+            let h = g.conv2d(h, k2.value(), conv)?;
+            let h = g.add(h, c2.value())?;
+            let h = g.relu(h)?;
+            let h = g.max_pool(h, [2, 2], [2, 2], Padding::Valid)?;
+            let h = g.reshape(h, &[-1, 7 * 7 * 64])?;
+            let hw = g.matmul(h, w.value(), false, false)?;
+            (x, y, g.add(hw, bw.value())?)
+        }
         ReferenceModel::Tiny => {
             let x = g.placeholder(DType::F32, PartialShape::new(vec![None, Some(4)]), "x")?;
             let y = g.placeholder(DType::F32, PartialShape::new(vec![None, Some(2)]), "y")?;
@@ -98,15 +127,18 @@ pub fn build_reference(g: &mut GraphBuilder, model: ReferenceModel) -> Result<Re
 /// As tensor construction.
 pub fn reference_batch(model: ReferenceModel) -> Result<(Tensor, Tensor)> {
     let batch = model.batch();
-    let (features, classes) = match model {
-        ReferenceModel::Mlp => (784, 10),
-        ReferenceModel::Tiny => (4, 2),
+    let (shape, classes): (&[usize], usize) = match model {
+        ReferenceModel::Mlp => (&[784], 10),
+        ReferenceModel::Cnn => (&[28, 28, 1], 10),
+        ReferenceModel::Tiny => (&[4], 2),
     };
+    let features: usize = shape.iter().product();
     let mut rng = rand::rngs::StdRng::seed_from_u64(0);
     let x: Vec<f32> = (0..batch * features).map(|_| rng.gen::<f32>()).collect();
     let mut y = vec![0f32; batch * classes];
     for i in 0..batch {
         y[i * classes + (i * 7) % classes] = 1.0;
     }
-    Ok((Tensor::from_vec(&[batch, features], x)?, Tensor::from_vec(&[batch, classes], y)?))
+    let x_shape: Vec<usize> = std::iter::once(batch).chain(shape.iter().copied()).collect();
+    Ok((Tensor::from_vec(&x_shape, x)?, Tensor::from_vec(&[batch, classes], y)?))
 }

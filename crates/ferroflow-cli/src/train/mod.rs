@@ -1,44 +1,34 @@
-//! `ferroflow train`: a digits classifier trained in a plain session loop, with checkpoints written and
-//! restored through the checkpoint crate, scalar summaries through `FileWriter`, progress on stderr, a
-//! clean stop on SIGTERM, and one JSON report line on stdout.
-//!
-//! A first version: it moves onto `MonitoredTrainingSession` and its standard hooks when they land. The
-//! behaviour is theirs already: a run restores the newest complete checkpoint of `--checkpoint-dir` and
-//! continues the global step up to `--steps`; checkpoints are saved every K steps or S seconds and at the
-//! end; a `SessionLog` START is written at the starting step, so TensorBoard (and `ferroflow events`) drop
-//! what a killed run wrote after its last checkpoint.
+//! `ferroflow train`: a digits classifier trained under `MonitoredTrainingSession`, which restores the
+//! newest complete checkpoint of `--checkpoint-dir` (its scaffold's saver and session manager), saves
+//! checkpoints (`CheckpointSaverHook`), writes the `loss` and `accuracy` summaries (`SummarySaverHook`)
+//! and `global_step/sec` (`StepCounterHook`). The command adds `StopAtStepHook(last_step=--steps)`, the
+//! `PreemptionHook` (SIGTERM or SIGINT: finish the step, save, stop), a `ProgressHook` on stderr and a
+//! final evaluation, then prints one JSON report line on stdout.
 
+mod data;
 mod digits_model;
-mod preemption;
-mod progress;
-mod variable_saver;
+mod evaluation;
 
-pub use digits_model::{accuracy, DigitsModel, ModelConfig};
-pub use ferroflow::datasets::Digits;
-pub use preemption::Preemption;
-pub use progress::{Progress, StepStatus};
-pub use variable_saver::VariableSaver;
+pub use data::{load, Examples, PipelineConfig, TrainData, TrainInput, CLASSES, EVAL_FRACTION};
+pub use digits_model::{DigitsModel, ModelConfig, ModelInput};
+pub use evaluation::{EvalTensors, Evaluation, EvaluationHook};
 
-use crate::cli::{DataSource, TrainArgs, TrainModel};
+use crate::cli::TrainArgs;
 use crate::CliError;
-use ferroflow_checkpoint::{
-    latest_valid_checkpoint, BundleReader, CheckpointManager, CheckpointManagerConfig,
-};
+use ferroflow_checkpoint::BundleReader;
 use ferroflow_core::Tensor;
-use ferroflow_graph::GraphBuilder;
-use ferroflow_proto::SessionLog;
-use ferroflow_session::{Fetch, LocalSessionFactory, Session, SessionExt, SessionFactory, SessionOptions};
-use ferroflow_summary::{scalar, FileWriter};
+use ferroflow_data::make_one_shot_iterator;
+use ferroflow_graph::{GraphBuilder, Output};
+use ferroflow_session::{Fetch, SessionExt};
+use ferroflow_train::hooks::{PreemptionHook, ProgressHook, StopAt, StopAtStepHook};
+use ferroflow_train::{MonitoredTrainingSession, Saver};
 use serde::Serialize;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-/// The fraction of the digits held out for `eval_accuracy`.
-pub const EVAL_FRACTION: f64 = 0.2;
-
-/// Seconds between checkpoints when no policy is given (MonitoredTrainingSession's default).
-pub const DEFAULT_SAVE_CHECKPOINT_SECS: f64 = 600.0;
+/// Seconds between progress lines when stderr is not a terminal (a log file must not fill up).
+const PROGRESS_LINE_SECS: f64 = 5.0;
 
 /// Why training stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -46,6 +36,8 @@ pub const DEFAULT_SAVE_CHECKPOINT_SECS: f64 = 600.0;
 pub enum StopReason {
     /// The global step reached `--steps`.
     LastStep,
+    /// The input pipeline ran out of examples (file data, after `--epochs` passes).
+    EndOfInput,
     /// SIGTERM or SIGINT: the step finished and a checkpoint was saved.
     Preempted,
 }
@@ -71,48 +63,36 @@ pub struct TrainReport {
     pub stop_reason: StopReason,
 }
 
-/// Runs the command: installs the signal handlers, trains, prints the report line on `out`.
+/// Runs the command: trains, prints the report line on `out`.
 ///
 /// # Errors
 /// A usage error (exit 2) for bad flags, an unreadable data path or a checkpoint of another model; a
 /// failure (exit 1) for anything else.
 pub fn run(args: &TrainArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), CliError> {
-    check_inputs(args)?;
-    let preemption =
-        Preemption::install().map_err(|e| CliError::failure(format!("installing signal handlers: {e}")))?;
-    let report = train(args, &preemption, err)?;
+    let report = train(args, err)?;
     serde_json::to_writer(&mut *out, &report)
         .map_err(std::io::Error::from)
         .and_then(|()| writeln!(out))
         .map_err(|e| CliError::failure(format!("writing the report: {e}")))
 }
 
-/// Rejects what this version cannot train on, before anything is read or written.
+/// Rejects flags this version cannot honour, before anything is read or written.
 ///
 /// # Errors
 /// A usage error naming the flag.
 pub fn check_inputs(args: &TrainArgs) -> Result<(), CliError> {
-    match &args.data {
-        DataSource::Digits => {}
-        DataSource::Idx(dir) => {
-            std::fs::read_dir(dir)
-                .map_err(|e| CliError::usage(format!("--data idx:{}: cannot read it: {e}", dir.display())))?;
-            return Err(CliError::usage("--data idx:DIR is not yet supported (only digits)"));
-        }
-        DataSource::TfRecord(glob) => {
-            return Err(CliError::usage(format!(
-                "--data tfrecord:{glob} is not yet supported (only digits)"
-            )));
-        }
-    }
-    if args.model == TrainModel::Cnn {
-        return Err(CliError::usage("--model cnn is not yet supported (mlp, linear)"));
-    }
     if !matches!(args.master.as_str(), "" | "local") {
         return Err(CliError::usage(format!(
             "--master {}: only in-process training (\"\" or \"local\") is supported yet",
             args.master
         )));
+    }
+    if !args.is_chief {
+        // A worker waits for a chief to initialize the variables of a shared master; in-process, no
+        // chief can, and MonitoredTrainingSession would wait for --max-wait-secs (two hours) in vain.
+        return Err(CliError::usage(
+            "--is-chief false needs a master shared with a chief; in-process training is always the chief",
+        ));
     }
     if args.checkpoint_dir.exists() && !args.checkpoint_dir.is_dir() {
         return Err(CliError::usage(format!(
@@ -123,223 +103,214 @@ pub fn check_inputs(args: &TrainArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-/// When checkpoints are saved during training.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum SavePolicy {
-    Steps(i64),
-    Secs(f64),
-}
-
-/// Trains as the flags say, stopping early when `preemption` is requested.
+/// Trains as the flags say.
 ///
 /// # Errors
 /// As [`run`].
-pub fn train(
-    args: &TrainArgs,
-    preemption: &Preemption,
-    err: &mut dyn Write,
-) -> Result<TrainReport, CliError> {
+pub fn train(args: &TrainArgs, err: &mut dyn Write) -> Result<TrainReport, CliError> {
     check_inputs(args)?;
-    let (train_set, eval_set) = Digits::load()?.split(EVAL_FRACTION, args.seed);
+    let batch = usize::try_from(args.batch_size).unwrap_or(usize::MAX);
+    let data = load(&args.data, PipelineConfig { batch_size: batch, epochs: args.epochs, seed: args.seed })?;
     let config = ModelConfig {
         model: args.model,
         optimizer: args.optimizer,
         learning_rate: args.learning_rate,
         seed: args.seed,
+        features: data.features,
+        image: data.image,
     };
     let mut g = GraphBuilder::new();
-    let model = DigitsModel::build(&mut g, &config).map_err(|e| CliError::from_input(&e))?;
-    let saver = VariableSaver::build(&mut g)?;
-    let graph_def = g.graph().to_graph_def_bytes();
-    let graph = g.finalize();
-    let mut session = LocalSessionFactory
-        .new_session(&args.master, graph, &SessionOptions::default())
-        .map_err(|e| CliError::from_input(&e))?;
-    session.run(model.init, &[])?;
-
-    let dir = &args.checkpoint_dir;
-    let restored_from = restore(&saver, &mut *session, dir)?;
-    let mut step = session.run(model.global_step.value(), &[])?.scalar::<i64>()?;
-    let mut progress = Progress::new(std::io::stderr().is_terminal(), args.log_step_count_steps);
-    match &restored_from {
-        Some(prefix) => {
-            progress.message(err, &format!("restored {} at global step {step}", prefix.display()))
+    let (input, iterator_key) = match &data.train {
+        TrainInput::Feed(_) => (ModelInput::Feed, None),
+        TrainInput::Pipeline(dataset) => {
+            let iterator = make_one_shot_iterator(&mut g, dataset)?;
+            // The iterator's position goes into checkpoints, so a resumed run continues the epoch.
+            iterator.saveable(&mut g)?;
+            let next = iterator.get_next(&mut g)?;
+            let (Some(&images), Some(&labels)) = (next.first(), next.get(1)) else {
+                return Err(CliError::failure("the input pipeline yields no images and labels"));
+            };
+            (ModelInput::Pipeline(images, labels), Some(iterator.checkpoint_key()))
         }
-        None => progress.message(err, &format!("training from scratch into {}", dir.display())),
-    }
+    };
+    let model = DigitsModel::build(&mut g, &config, input).map_err(|e| CliError::from_input(&e))?;
+    let dir = args.checkpoint_dir.clone();
+    // Checked before the session exists: a refused checkpoint leaves the directory untouched.
+    let restored_from = compatible_checkpoint(&g, iterator_key.as_deref(), &dir)?;
 
-    // Only the chief writes, as in MonitoredTrainingSession.
-    let mut manager = if args.is_chief {
-        Some(
-            CheckpointManager::new(dir, CheckpointManagerConfig::default())
-                .map_err(|e| CliError::from_input(&e))?,
-        )
-    } else {
-        None
+    let preemption = PreemptionHook::new(Some(dir.clone()));
+    let preempted = preemption.reason();
+    let tensors = EvalTensors {
+        x: model.x,
+        y: model.y,
+        loss: model.loss,
+        accuracy: model.accuracy,
+        global_step: model.global_step.value(),
     };
-    let writer = if args.is_chief && (args.save_summaries_steps > 0 || args.log_step_count_steps > 0) {
-        let w = FileWriter::new(dir).map_err(|e| CliError::from_input(&e))?;
-        w.add_graph(&graph_def)?;
-        w.add_session_log(&SessionLog::start(), step)?;
-        Some(w)
-    } else {
-        None
-    };
-    let policy = match (args.save_checkpoint_steps, args.save_checkpoint_secs) {
-        (Some(k), _) => SavePolicy::Steps(i64::try_from(k).unwrap_or(i64::MAX)),
-        (None, Some(s)) => SavePolicy::Secs(s),
-        (None, None) => SavePolicy::Secs(DEFAULT_SAVE_CHECKPOINT_SECS),
-    };
+    let evaluation_hook = EvaluationHook::new(tensors, data.train_eval.clone(), data.eval.clone());
+    let evaluation = evaluation_hook.result();
+    let live = std::io::stderr().is_terminal();
+    let progress = ProgressHook::new(Some(args.steps))
+        .value("loss", model.loss)
+        .value("accuracy", model.accuracy)
+        .live(live)
+        .line_every_secs(PROGRESS_LINE_SECS)
+        .sink(move |line| {
+            // Progress is best effort: a closed stderr must not stop training.
+            let mut e = std::io::stderr().lock();
+            let _ = if live { write!(e, "\r{line}\x1b[K") } else { writeln!(e, "{line}") };
+            let _ = e.flush();
+        });
     let every = |k: u64| i64::try_from(k).unwrap_or(i64::MAX);
-    let (summary_every, log_every) = (every(args.save_summaries_steps), every(args.log_step_count_steps));
-    let batch = usize::try_from(args.batch_size).unwrap_or(usize::MAX);
+    let mut builder = MonitoredTrainingSession::builder(g)
+        .master(args.master.clone())
+        .is_chief(args.is_chief)
+        .checkpoint_dir(dir.clone())
+        .save_summaries_steps(Some(every(args.save_summaries_steps)))
+        .log_step_count_steps(every(args.log_step_count_steps))
+        .chief_only_hook(preemption)
+        .hook(StopAtStepHook::new(StopAt::LastStep(args.steps))?)
+        .hook(evaluation_hook)
+        .hook(progress);
+    builder = match (args.save_checkpoint_steps, args.save_checkpoint_secs) {
+        (Some(k), _) => builder.save_checkpoint_steps(Some(every(k))).save_checkpoint_secs(None),
+        (None, Some(s)) => builder.save_checkpoint_secs(Some(s)),
+        // MonitoredTrainingSession's default: every 600 seconds.
+        (None, None) => builder,
+    };
+    let mut session = builder.build().map_err(|e| {
+        CliError::from_input(&e).context(format!("--checkpoint-dir {}", dir.display()))
+    })?;
 
-    let mut latest = restored_from.clone();
-    let mut saved_step = restored_from.as_ref().map(|_| step);
-    let mut last_save = Instant::now();
+    let mut step = session.run_step_fn(|ctx| ctx.session()?.run(model.global_step.value(), &[])?.scalar::<i64>())?;
+    // Messages are best effort, as the progress display.
+    let _ = match &restored_from {
+        Some(prefix) => writeln!(err, "restored {} at global step {step}", prefix.display()),
+        None => writeln!(err, "training from scratch into {}", dir.display()),
+    };
     let first_step = step;
     let loop_start = Instant::now();
-    let mut interval = (Instant::now(), step);
-    let mut stop_reason = StopReason::LastStep;
-    let fetch = Fetch::List(vec![model.train_op.into(), model.loss.into(), model.logits.into()]);
-    while step < args.steps {
-        if preemption.requested() {
-            stop_reason = StopReason::Preempted;
-            break;
-        }
-        // The batch is a function of the global step, so a resumed run sees what an uninterrupted one would.
-        let start = usize::try_from(step).unwrap_or(0).wrapping_mul(batch) % train_set.len().max(1);
-        let (xb, yb) = train_set.batch(start, batch)?;
-        let labels = yb.to_vec::<i32>()?;
-        let feeds = [(model.x, xb), (model.y, model.labels_tensor(&labels)?)];
-        let out = session.run(fetch.clone(), &feeds)?;
-        // The loss was computed from the weights at `computed_at`: summaries carry that step, as
-        // SummarySaverHook's do, so a run resumed at step S rewrites exactly the points from S on.
-        let computed_at = step;
-        step += 1;
-        let loss = out.get(1)?.scalar::<f32>()?;
-
-        let summarize = writer.is_some() && summary_every > 0 && computed_at % summary_every == 0;
-        let show = progress.wants(step);
-        let batch_accuracy =
-            if summarize || show { accuracy(out.get(2)?.tensor()?, &labels)? } else { f64::NAN };
-        if log_every > 0 && step % log_every == 0 {
-            let elapsed = interval.0.elapsed().as_secs_f64();
-            let rate = if elapsed > 0.0 { (step - interval.1) as f64 / elapsed } else { 0.0 };
-            interval = (Instant::now(), step);
-            if let Some(w) = &writer {
-                w.add_summary(&scalar("global_step/sec", rate as f32), step)?;
-            }
-        }
-        if let (true, Some(w)) = (summarize, &writer) {
-            w.add_summary(&scalar("loss", loss), computed_at)?;
-            w.add_summary(&scalar("accuracy", batch_accuracy as f32), computed_at)?;
-        }
-        if show {
-            let status = StepStatus {
-                global_step: step,
-                last_step: args.steps,
-                loss,
-                accuracy: batch_accuracy,
-                // This run's average: smooth on a live line, where the summary's interval rate would
-                // change only every --log-step-count-steps.
-                steps_per_sec: (step - first_step) as f64 / loop_start.elapsed().as_secs_f64().max(1e-9),
+    let fetch = Fetch::List(vec![model.train_op.into(), model.loss.into()]);
+    let finished = session.scope(|s| {
+        // StopAtStepHook stops after a run reaching --steps; a run already there must not run at all.
+        while step < args.steps && !s.should_stop()? {
+            let feeds = match &data.train {
+                TrainInput::Feed(examples) => feed_batch(examples, step, batch, model.x, model.y)?,
+                TrainInput::Pipeline(_) => Vec::new(),
             };
-            progress.step(err, &status);
+            s.run(fetch.clone(), &feeds)?;
+            step += 1;
         }
-        let due = match policy {
-            SavePolicy::Steps(k) => step % k == 0,
-            SavePolicy::Secs(s) => last_save.elapsed().as_secs_f64() >= s,
-        };
-        if let (true, Some(m)) = (due, manager.as_mut()) {
-            latest = Some(save(m, &saver, &mut *session, step, writer.as_ref())?);
-            saved_step = Some(step);
-            last_save = Instant::now();
-        }
-    }
+        Ok(())
+    })?;
     let loop_secs = loop_start.elapsed().as_secs_f64();
-    if let (true, Some(m)) = (saved_step != Some(step), manager.as_mut()) {
-        latest = Some(save(m, &saver, &mut *session, step, writer.as_ref())?);
+    if live {
+        let _ = writeln!(err);
     }
-    if let Some(w) = &writer {
-        w.close()?;
-    }
-    progress.finish_line(err);
+    let Some(evaluation) = evaluation.lock().ok().and_then(|mut e| e.take()) else {
+        return Err(CliError::failure("the session closed without the final evaluation"));
+    };
+    let stop_reason = if preempted.lock().is_some() {
+        StopReason::Preempted
+    } else if finished.is_none() {
+        StopReason::EndOfInput
+    } else {
+        StopReason::LastStep
+    };
+    let global_step = evaluation.global_step;
     if stop_reason == StopReason::Preempted {
-        let saved = if manager.is_some() { "; checkpoint saved" } else { "" };
-        progress.message(err, &format!("stopped by a signal at global step {step}{saved}"));
+        let _ = writeln!(err, "stopped by a signal at global step {global_step}; checkpoint saved");
     }
-
-    let (loss, train_accuracy) = evaluate(&mut *session, &model, &train_set)?;
-    let (_, eval_accuracy) = evaluate(&mut *session, &model, &eval_set)?;
-    let ran = step - first_step;
+    let checkpoint = Saver::latest_checkpoint(&dir).ok().flatten();
+    let ran = global_step - first_step;
     Ok(TrainReport {
-        global_step: step,
-        loss,
-        train_accuracy,
-        eval_accuracy,
+        global_step,
+        loss: evaluation.train_loss,
+        train_accuracy: evaluation.train_accuracy,
+        eval_accuracy: evaluation.eval_accuracy,
         restored_from: restored_from.map(|p| p.display().to_string()),
-        checkpoint: latest.map(|p| p.display().to_string()),
+        checkpoint: checkpoint.map(|p| p.display().to_string()),
         steps_per_sec: if ran > 0 && loop_secs > 0.0 { ran as f64 / loop_secs } else { 0.0 },
         stop_reason,
     })
 }
 
-/// Restores the newest complete checkpoint of `dir`, if there is one.
+/// The feeds of the batch for a global step: it starts at `step * batch` (wrapping), so a resumed run
+/// sees what an uninterrupted one would.
+fn feed_batch(
+    examples: &Examples,
+    step: i64,
+    batch: usize,
+    x: Output,
+    y: Output,
+) -> ferroflow_core::Result<Vec<(Output, Tensor)>> {
+    let n = examples.len().max(1);
+    let start = usize::try_from(step).unwrap_or(0).wrapping_mul(batch) % n;
+    let mut chunk = examples.slice(start, batch)?;
+    // Wrap around the end, so every batch is full.
+    while chunk.len() < batch.min(n) {
+        let more = examples.slice(0, batch.min(n) - chunk.len())?;
+        let features = chunk.images.shape().get(1).copied().unwrap_or(0);
+        let mut values = chunk.images.to_vec::<f32>()?;
+        values.extend(more.images.to_vec::<f32>()?);
+        chunk.labels.extend(more.labels);
+        chunk.images = Tensor::from_vec(&[chunk.labels.len(), features], values)?;
+    }
+    Ok(vec![(x, chunk.images), (y, Tensor::vector(chunk.labels))])
+}
+
+/// The checkpoint the session will restore (the newest complete one of `dir`), after checking that it
+/// holds every variable of this graph with the same dtype and shape (and the input pipeline's position
+/// when there is one).
 ///
 /// # Errors
-/// A usage error when the checkpoint is of another model (nothing is changed then) or does not read.
-fn restore(
-    saver: &VariableSaver,
-    session: &mut dyn Session,
+/// A usage error when it belongs to another model, optimizer or data source, or does not read.
+fn compatible_checkpoint(
+    g: &GraphBuilder,
+    iterator_key: Option<&str>,
     dir: &Path,
 ) -> Result<Option<PathBuf>, CliError> {
     let input = |e: ferroflow_core::Error| {
         CliError::from_input(&e).context(format!("--checkpoint-dir {}", dir.display()))
     };
-    let Some(prefix) = latest_valid_checkpoint(dir).map_err(input)? else {
+    if !dir.is_dir() {
+        return Ok(None);
+    }
+    let Some(prefix) = Saver::latest_valid_checkpoint(dir).map_err(input)? else {
         return Ok(None);
     };
     let reader = BundleReader::open(&prefix).map_err(input)?;
-    saver.check_compatible(&reader).map_err(|e| {
+    let listed = reader.list().map_err(input)?;
+    let other = |why: String| {
         CliError::usage(format!(
-            "--checkpoint-dir {} holds a checkpoint of another model or optimizer ({}); use another directory",
-            dir.display(),
-            e.message()
+            "--checkpoint-dir {} holds a checkpoint of another model, optimizer or data source ({why}); use another directory",
+            dir.display()
         ))
-    })?;
-    saver.restore(session, &reader).map_err(input)?;
+    };
+    for var in g.graph().global_variables() {
+        let Some((_, dtype, shape)) = listed.iter().find(|(name, _, _)| *name == var.name) else {
+            return Err(other(format!(
+                "variable '{}' ({} {}) is not in checkpoint {}",
+                var.name,
+                var.dtype,
+                var.shape,
+                prefix.display()
+            )));
+        };
+        if *dtype != var.dtype || shape.dims() != var.shape.dims() {
+            return Err(other(format!(
+                "variable '{}' is {} {} here but {dtype} {shape} in checkpoint {}",
+                var.name,
+                var.dtype,
+                var.shape,
+                prefix.display()
+            )));
+        }
+    }
+    if let Some(key) = iterator_key {
+        if !listed.iter().any(|(name, _, _)| name == key) {
+            return Err(other(format!("checkpoint {} has no input pipeline position", prefix.display())));
+        }
+    }
     Ok(Some(prefix))
-}
-
-fn save(
-    manager: &mut CheckpointManager,
-    saver: &VariableSaver,
-    session: &mut dyn Session,
-    step: i64,
-    writer: Option<&FileWriter>,
-) -> Result<PathBuf, CliError> {
-    // Summaries written so far reach the file before the checkpoint exists: after a crash, the resumed
-    // run rewrites everything from that checkpoint's step on, and nothing before it is lost.
-    if let Some(w) = writer {
-        w.flush()?;
-    }
-    let snapshot = saver.snapshot(session)?;
-    let prefix = manager.save(Some(step), snapshot.iter().map(|(name, t)| (name.as_str(), t)))?;
-    if let Some(w) = writer {
-        // CheckpointSaverHook's event: the save path without the step.
-        let base = manager.directory().join("model.ckpt");
-        w.add_session_log(&SessionLog::checkpoint(base.display().to_string()), step)?;
-    }
-    Ok(prefix)
-}
-
-/// Mean loss and accuracy of the model over a whole data set.
-fn evaluate(session: &mut dyn Session, model: &DigitsModel, data: &Digits) -> Result<(f32, f64), CliError> {
-    let (x, y) = data.all()?;
-    let labels = y.to_vec::<i32>()?;
-    let feeds: [(ferroflow_graph::Output, Tensor); 2] =
-        [(model.x, x), (model.y, model.labels_tensor(&labels)?)];
-    let out = session.run(Fetch::List(vec![model.loss.into(), model.logits.into()]), &feeds)?;
-    Ok((out.get(0)?.scalar::<f32>()?, accuracy(out.get(1)?.tensor()?, &labels)?))
 }

@@ -1,4 +1,4 @@
-//! `bench` prints tf1_bench.py's JSON fields; models and modes not built yet are usage errors.
+//! `bench` prints tf1_bench.py's JSON fields, for each of its models and modes.
 
 use crate::{assert_usage_error, run};
 
@@ -20,9 +20,26 @@ fn prints_tf1_bench_fields() {
 }
 
 #[test]
-fn cnn_and_monitored_modes_are_not_yet_supported() {
-    assert!(assert_usage_error(&run(&["bench", "--model", "cnn"])).contains("not yet supported"));
-    for mode in ["monitored", "monitored-nockpt", "monitored-nohooks"] {
-        assert!(assert_usage_error(&run(&["bench", "--mode", mode])).contains("not yet supported"));
+fn monitored_modes_run_under_monitored_training_session() {
+    for (mode, checkpoints) in [("monitored", Some(2)), ("monitored-nockpt", None), ("monitored-nohooks", None)] {
+        let out = run(&["bench", "--model", "tiny", "--mode", mode, "--steps", "3", "--warmup", "1"]);
+        assert!(out.status.success(), "{mode}: {}", String::from_utf8_lossy(&out.stderr));
+        let report = crate::report_of(&out.stdout);
+        assert_eq!(report["n"], 3, "{report}");
+        assert_eq!(report["mode"], mode);
+        assert!(report["final_loss"].as_f64().is_some_and(f64::is_finite), "{report}");
+        let written = report["checkpoints_written"].as_array().unwrap();
+        // CheckpointSaverHook saves after session creation (step 0) and at the end (step 4).
+        assert_eq!(checkpoints.unwrap_or(0), written.len(), "{report}");
     }
+}
+
+#[test]
+fn the_cnn_is_tf1_bench_cnn() {
+    let out = run(&["bench", "--model", "cnn", "--steps", "1", "--warmup", "0"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report = crate::report_of(&out.stdout);
+    assert_eq!(report["batch"], 64);
+    assert!(report["final_loss"].as_f64().is_some_and(f64::is_finite), "{report}");
+    assert_usage_error(&run(&["bench", "--mode", "distributed"]));
 }

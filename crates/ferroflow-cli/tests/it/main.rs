@@ -5,6 +5,7 @@
 mod bad_input;
 mod bench;
 mod events;
+mod file_data;
 mod inspect_checkpoint;
 mod preemption;
 mod tensorboard_oracle;

@@ -52,22 +52,6 @@ fn writes_scalar_summaries_every_k_steps() {
 }
 
 #[test]
-fn a_non_chief_restores_but_writes_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let run_dir = dir.path().join("run");
-    let report = train(&run_dir, 5, &["--is-chief", "false"]);
-    assert_eq!(report["checkpoint"], serde_json::Value::Null);
-    assert!(!run_dir.exists(), "a non-chief creates nothing");
-    let chief = train(&run_dir, 5, &["--save-checkpoint-secs", "3600"]);
-    assert!(prefix_of(&chief, "checkpoint").unwrap().ends_with("model.ckpt-5"), "saved at the end: {chief}");
-    let files = crate::listing(&run_dir);
-    let worker = train(&run_dir, 8, &["--is-chief", "false"]);
-    assert_eq!(worker["global_step"], 8);
-    assert_eq!(worker["restored_from"], chief["checkpoint"]);
-    assert_eq!(crate::listing(&run_dir), files, "the non-chief left the chief's files alone");
-}
-
-#[test]
 fn defaults_reach_95_percent_held_out() {
     let dir = tempfile::tempdir().unwrap();
     let out = crate::ferroflow()
