@@ -29,7 +29,9 @@ impl ReferenceModel {
             "mlp" => Ok(ReferenceModel::Mlp),
             "cnn" => Ok(ReferenceModel::Cnn),
             "tiny" => Ok(ReferenceModel::Tiny),
-            other => Err(Error::invalid_argument(format!("unknown reference model '{other}' (mlp, cnn, tiny)"))),
+            other => {
+                Err(Error::invalid_argument(format!("unknown reference model '{other}' (mlp, cnn, tiny)")))
+            }
         }
     }
 
@@ -84,7 +86,8 @@ pub fn build_reference(g: &mut GraphBuilder, model: ReferenceModel) -> Result<Re
             (x, y, g.add(hw, b2.value())?)
         }
         ReferenceModel::Cnn => {
-            let x = g.placeholder(DType::F32, PartialShape::new(vec![None, Some(28), Some(28), Some(1)]), "x")?;
+            let x =
+                g.placeholder(DType::F32, PartialShape::new(vec![None, Some(28), Some(28), Some(1)]), "x")?;
             let y = g.placeholder(DType::F32, PartialShape::new(vec![None, Some(10)]), "y")?;
             let opts = VariableOptions::default;
             let k1 = g.get_variable("k1", &[5, 5, 1, 32], DType::F32, normal(0.1), opts())?;

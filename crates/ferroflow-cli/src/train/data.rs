@@ -131,7 +131,8 @@ fn find(dir: &Path, name: &str) -> Option<PathBuf> {
 fn idx_pair(images: &Path, labels: &Path) -> Result<(DatasetRef, Vec<usize>)> {
     let images = IdxDataset::new(images)?.into_ref();
     let labels = IdxDataset::new(labels)?.into_ref();
-    let dims = images.element_spec().shapes.first().and_then(PartialShape::to_shape).map(|s| s.dims().to_vec());
+    let dims =
+        images.element_spec().shapes.first().and_then(PartialShape::to_shape).map(|s| s.dims().to_vec());
     let Some(dims) = dims else {
         return Err(Error::invalid_argument("the images file has no fixed image shape"));
     };
@@ -175,7 +176,10 @@ fn idx(dir: &Path, config: PipelineConfig) -> Result<TrainData> {
             };
             // Pixels are bytes 0..255, scaled to [0, 1] as the digits are.
             let pixels: Vec<f32> = img.to_vec::<u8>()?.into_iter().map(|p| f32::from(p) / 255.0).collect();
-            Ok(vec![Tensor::from_vec(&[features], pixels)?, label_tensor(i64::from(label.scalar_value::<u8>()?))?])
+            Ok(vec![
+                Tensor::from_vec(&[features], pixels)?,
+                label_tensor(i64::from(label.scalar_value::<u8>()?))?,
+            ])
         })
     };
     let train = to_model(&train)?;
@@ -184,11 +188,18 @@ fn idx(dir: &Path, config: PipelineConfig) -> Result<TrainData> {
         Some((images, labels)) => collect(&to_model(&idx_pair(&images, &labels)?.0)?)?,
         None => train_eval.clone(),
     };
-    Ok(TrainData { features, image, train: TrainInput::Pipeline(pipeline(&train, config)?), train_eval, eval })
+    Ok(TrainData {
+        features,
+        image,
+        train: TrainInput::Pipeline(pipeline(&train, config)?),
+        train_eval,
+        eval,
+    })
 }
 
 fn tfrecord(pattern: &str, config: PipelineConfig) -> Result<TrainData> {
-    let paths = glob::glob(pattern).map_err(|e| Error::invalid_argument(format!("not a file pattern: {e}")))?;
+    let paths =
+        glob::glob(pattern).map_err(|e| Error::invalid_argument(format!("not a file pattern: {e}")))?;
     let mut files = Vec::new();
     for p in paths {
         files.push(p.map_err(|e| Error::permission_denied(format!("cannot read {e}")))?);
@@ -231,9 +242,11 @@ fn image_length(path: &Path) -> Result<usize> {
         ReadOutcome::Record(r) => r,
         _ => return Err(Error::invalid_argument(format!("{} holds no record", path.display()))),
     };
-    let example = Example::decode(record.as_slice())
-        .map_err(|e| Error::data_loss(format!("{}: the first record is not an Example: {e}", path.display())))?;
-    let feature = example.features.as_ref().and_then(|f| f.feature.get("image")).and_then(|f| f.kind.as_ref());
+    let example = Example::decode(record.as_slice()).map_err(|e| {
+        Error::data_loss(format!("{}: the first record is not an Example: {e}", path.display()))
+    })?;
+    let feature =
+        example.features.as_ref().and_then(|f| f.feature.get("image")).and_then(|f| f.kind.as_ref());
     match feature {
         Some(FeatureKind::FloatList(list)) if !list.value.is_empty() => Ok(list.value.len()),
         _ => Err(Error::invalid_argument(format!(

@@ -124,7 +124,8 @@ fn dense(g: &mut GraphBuilder, scope: &str, input: Output, n_in: usize, n_out: u
     g.with_name_scope(scope, |g| {
         let glorot = Initializer::GlorotUniform { seed: None };
         let w = g.get_variable("weights", &[n_in, n_out], DType::F32, glorot, VariableOptions::default())?;
-        let b = g.get_variable("biases", &[n_out], DType::F32, Initializer::Zeros, VariableOptions::default())?;
+        let b =
+            g.get_variable("biases", &[n_out], DType::F32, Initializer::Zeros, VariableOptions::default())?;
         let xw = g.matmul(input, w.value(), false, false)?;
         g.bias_add(xw, b.value())
     })
@@ -139,8 +140,15 @@ fn cnn(g: &mut GraphBuilder, x: Output, height: usize, width: usize) -> Result<O
     for (i, out) in CNN_CHANNELS.into_iter().enumerate() {
         h = g.with_name_scope(&format!("conv{}", i + 1), |g| {
             let glorot = Initializer::GlorotUniform { seed: None };
-            let k = g.get_variable("weights", &[3, 3, channels, out], DType::F32, glorot, VariableOptions::default())?;
-            let b = g.get_variable("biases", &[out], DType::F32, Initializer::Zeros, VariableOptions::default())?;
+            let k = g.get_variable(
+                "weights",
+                &[3, 3, channels, out],
+                DType::F32,
+                glorot,
+                VariableOptions::default(),
+            )?;
+            let b =
+                g.get_variable("biases", &[out], DType::F32, Initializer::Zeros, VariableOptions::default())?;
             let c = g.conv2d(h, k.value(), Conv2DOptions::new(1, Padding::Same))?;
             let c = g.bias_add(c, b.value())?;
             let c = g.relu(c)?;

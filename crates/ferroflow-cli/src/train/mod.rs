@@ -178,11 +178,12 @@ pub fn train(args: &TrainArgs, err: &mut dyn Write) -> Result<TrainReport, CliEr
         // MonitoredTrainingSession's default: every 600 seconds.
         (None, None) => builder,
     };
-    let mut session = builder.build().map_err(|e| {
-        CliError::from_input(&e).context(format!("--checkpoint-dir {}", dir.display()))
-    })?;
+    let mut session = builder
+        .build()
+        .map_err(|e| CliError::from_input(&e).context(format!("--checkpoint-dir {}", dir.display())))?;
 
-    let mut step = session.run_step_fn(|ctx| ctx.session()?.run(model.global_step.value(), &[])?.scalar::<i64>())?;
+    let mut step =
+        session.run_step_fn(|ctx| ctx.session()?.run(model.global_step.value(), &[])?.scalar::<i64>())?;
     // Messages are best effort, as the progress display.
     let _ = match &restored_from {
         Some(prefix) => writeln!(err, "restored {} at global step {step}", prefix.display()),

@@ -21,7 +21,9 @@ fn prints_tf1_bench_fields() {
 
 #[test]
 fn monitored_modes_run_under_monitored_training_session() {
-    for (mode, checkpoints) in [("monitored", Some(2)), ("monitored-nockpt", None), ("monitored-nohooks", None)] {
+    for (mode, checkpoints) in
+        [("monitored", Some(2)), ("monitored-nockpt", None), ("monitored-nohooks", None)]
+    {
         let out = run(&["bench", "--model", "tiny", "--mode", mode, "--steps", "3", "--warmup", "1"]);
         assert!(out.status.success(), "{mode}: {}", String::from_utf8_lossy(&out.stderr));
         let report = crate::report_of(&out.stdout);

@@ -63,6 +63,10 @@ fn write_tfrecord(path: &Path, n: usize) {
 
 fn train_on(data: &str, ckpt: &Path, steps: i64, extra: &[&str]) -> serde_json::Value {
     let mut args = train_args(ckpt, steps, &["--data", data]);
+    if extra.contains(&"--model") {
+        let at = args.iter().position(|a| a == "--model").unwrap();
+        args.drain(at..at + 2);
+    }
     args.extend(extra.iter().map(|s| s.to_string()));
     let out = ferroflow().args(args).output().unwrap();
     assert!(out.status.success(), "train failed: {}", String::from_utf8_lossy(&out.stderr));
@@ -112,9 +116,8 @@ fn tfrecord_examples_train_the_cnn() {
 fn unreadable_file_data_is_a_usage_error() {
     let ckpt = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
-    let run = |spec: String| {
-        ferroflow().args(train_args(ckpt.path(), 5, &["--data", &spec])).output().unwrap()
-    };
+    let run =
+        |spec: String| ferroflow().args(train_args(ckpt.path(), 5, &["--data", &spec])).output().unwrap();
     let missing = data.path().join("nope");
     let err = assert_usage_error(&run(format!("idx:{}", missing.display())));
     assert!(err.contains("nope"), "{err}");

@@ -46,9 +46,11 @@ fn writes_scalar_summaries_every_k_steps() {
     let steps = |tag: &str| -> Vec<i64> {
         series[tag].as_array().unwrap().iter().map(|p| p[0].as_i64().unwrap()).collect()
     };
-    assert_eq!(steps("loss"), [0, 5, 10, 15], "the step each loss was computed at");
-    assert_eq!(steps("accuracy"), [0, 5, 10, 15]);
-    assert_eq!(steps("global_step/sec"), [10, 20]);
+    // SummarySaverHook's steps: the global step after the run that computed the value (TF's).
+    assert_eq!(steps("loss"), [1, 6, 11, 16]);
+    assert_eq!(steps("accuracy"), [1, 6, 11, 16]);
+    // StepCounterHook first triggers at step 1 (no rate yet), then every 10 steps (TF's).
+    assert_eq!(steps("global_step/sec"), [11]);
 }
 
 #[test]

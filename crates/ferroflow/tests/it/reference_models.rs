@@ -7,12 +7,8 @@ use ferroflow::{build_reference, reference_batch, ReferenceModel};
 fn cnn_has_tf1_bench_variables_and_trains_a_step() -> Result<()> {
     let mut g = GraphBuilder::new();
     let m = build_reference(&mut g, ReferenceModel::Cnn)?;
-    let vars: Vec<(String, Vec<usize>)> = g
-        .graph()
-        .trainable_variables()
-        .iter()
-        .map(|v| (v.name.clone(), v.shape.dims().to_vec()))
-        .collect();
+    let vars: Vec<(String, Vec<usize>)> =
+        g.graph().trainable_variables().iter().map(|v| (v.name.clone(), v.shape.dims().to_vec())).collect();
     let expected: Vec<(String, Vec<usize>)> = [
         ("k1", vec![5, 5, 1, 32]),
         ("c1", vec![32]),
