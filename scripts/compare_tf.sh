@@ -18,11 +18,17 @@ if [ "$#" -gt 0 ]; then models=("$@"); else models=(tiny mlp cnn); fi
 cargo build --release -q -p ferroflow-cli
 target_dir="${CARGO_TARGET_DIR:-target}"
 ferroflow="$target_dir/release/ferroflow"
+# TensorFlow's start-up chatter goes here, shown only when it fails.
+tf_log=$(mktemp)
+trap 'rm -f "$tf_log"' EXIT
 for model in "${models[@]}"; do
   for mode in "${modes[@]}"; do
     common=(--model "$model" --mode "$mode" --steps "$steps" --warmup "$warmup" --threads "$threads")
     ours=$("$ferroflow" bench "${common[@]}")
-    theirs=$("$py" ../shared/oracle/tf1_bench.py "${common[@]}" | tail -n 1)
+    theirs=$("$py" ../shared/oracle/tf1_bench.py "${common[@]}" 2>"$tf_log" | tail -n 1) || {
+      cat "$tf_log" >&2
+      exit 1
+    }
     "$py" - "$ours" "$theirs" <<'PY'
 import json, sys
 a, b = json.loads(sys.argv[1]), json.loads(sys.argv[2])
