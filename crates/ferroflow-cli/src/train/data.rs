@@ -20,6 +20,10 @@ pub const EVAL_FRACTION: f64 = 0.2;
 /// Labels are digit classes.
 pub const CLASSES: usize = 10;
 
+/// At most this many file examples are held in memory for each accuracy measure (the first ones of the
+/// files, unshuffled), so a large data set costs no more than MNIST's test set to evaluate.
+pub const EVAL_LIMIT: u64 = 10_000;
+
 /// Examples held in memory: images `[n, features]` float32 and their labels.
 #[derive(Debug, Clone)]
 pub struct Examples {
@@ -122,9 +126,13 @@ fn digits(seed: u64) -> Result<TrainData> {
     })
 }
 
-/// `DIR/name` or `DIR/name.gz`, whichever exists.
+/// `DIR/name`, or as some copies of MNIST name it (`.gz`, a dot before `idx`), whichever exists.
 fn find(dir: &Path, name: &str) -> Option<PathBuf> {
-    [dir.join(name), dir.join(format!("{name}.gz"))].into_iter().find(|p| p.is_file())
+    let dotted = name.replacen("-idx", ".idx", 1);
+    [name.to_string(), format!("{name}.gz"), dotted.clone(), format!("{dotted}.gz")]
+        .into_iter()
+        .map(|n| dir.join(n))
+        .find(|p| p.is_file())
 }
 
 /// The images and labels IDX files of a split as one dataset of `[image u8 [h, w], label u8]`.
@@ -270,9 +278,9 @@ fn pipeline(examples: &DatasetRef, config: PipelineConfig) -> Result<DatasetRef>
     examples.shuffle(10_000, (seed, 0), true)?.repeat(Some(config.epochs)).batch(config.batch_size, false)
 }
 
-/// Every example of a dataset of `[image f32 [features], label i32]`, in memory.
+/// The first [`EVAL_LIMIT`] examples of a dataset of `[image f32 [features], label i32]`, in memory.
 fn collect(examples: &DatasetRef) -> Result<Examples> {
-    let elements = examples.collect_elements()?;
+    let elements = examples.take(EVAL_LIMIT).collect_elements()?;
     let mut images = Vec::new();
     let mut labels = Vec::with_capacity(elements.len());
     let mut features = 0;

@@ -9,7 +9,7 @@ mod data;
 mod digits_model;
 mod evaluation;
 
-pub use data::{load, Examples, PipelineConfig, TrainData, TrainInput, CLASSES, EVAL_FRACTION};
+pub use data::{load, Examples, PipelineConfig, TrainData, TrainInput, CLASSES, EVAL_FRACTION, EVAL_LIMIT};
 pub use digits_model::{DigitsModel, ModelConfig, ModelInput};
 pub use evaluation::{EvalTensors, Evaluation, EvaluationHook};
 
