@@ -136,7 +136,9 @@ pub fn train(args: &TrainArgs, err: &mut dyn Write) -> Result<TrainReport, CliEr
     let model = DigitsModel::build(&mut g, &config, input).map_err(|e| CliError::from_input(&e))?;
     let dir = args.checkpoint_dir.clone();
     // Checked before the session exists: a refused checkpoint leaves the directory untouched.
-    let restored_from = compatible_checkpoint(&g, iterator_key.as_deref(), &dir)?;
+    let restored = compatible_checkpoint(&g, iterator_key.as_deref(), &dir)?;
+    let start_step = restored.as_ref().map_or(0, |(_, step)| *step);
+    let restored_from = restored.map(|(prefix, _)| prefix);
 
     let preemption = PreemptionHook::new(Some(dir.clone()));
     let preempted = preemption.reason();
@@ -170,8 +172,11 @@ pub fn train(args: &TrainArgs, err: &mut dyn Write) -> Result<TrainReport, CliEr
         .log_step_count_steps(every(args.log_step_count_steps))
         .chief_only_hook(preemption)
         .hook(StopAtStepHook::new(StopAt::LastStep(args.steps))?)
-        .hook(evaluation_hook)
-        .hook(progress);
+        .hook(evaluation_hook);
+    // A run with nothing to do shows no progress (the display would read "step 0").
+    if start_step < args.steps {
+        builder = builder.hook(progress);
+    }
     builder = match (args.save_checkpoint_steps, args.save_checkpoint_secs) {
         (Some(k), _) => builder.save_checkpoint_steps(Some(every(k))).save_checkpoint_secs(None),
         (None, Some(s)) => builder.save_checkpoint_secs(Some(s)),
@@ -260,9 +265,9 @@ fn feed_batch(
     Ok(vec![(x, chunk.images), (y, Tensor::vector(chunk.labels))])
 }
 
-/// The checkpoint the session will restore (the newest complete one of `dir`), after checking that it
-/// holds every variable of this graph with the same dtype and shape (and the input pipeline's position
-/// when there is one).
+/// The checkpoint the session will restore (the newest complete one of `dir`) and its global step, after
+/// checking that it holds every variable of this graph with the same dtype and shape (and the input
+/// pipeline's position when there is one).
 ///
 /// # Errors
 /// A usage error when it belongs to another model, optimizer or data source, or does not read.
@@ -270,7 +275,7 @@ fn compatible_checkpoint(
     g: &GraphBuilder,
     iterator_key: Option<&str>,
     dir: &Path,
-) -> Result<Option<PathBuf>, CliError> {
+) -> Result<Option<(PathBuf, i64)>, CliError> {
     let input = |e: ferroflow_core::Error| {
         CliError::from_input(&e).context(format!("--checkpoint-dir {}", dir.display()))
     };
@@ -313,5 +318,12 @@ fn compatible_checkpoint(
             return Err(other(format!("checkpoint {} has no input pipeline position", prefix.display())));
         }
     }
-    Ok(Some(prefix))
+    let step = match g.global_step() {
+        Some(gs) => {
+            let t = reader.read(&gs.name).map_err(input)?;
+            t.scalar_value::<i64>().or_else(|_| t.scalar_value::<i32>().map(i64::from)).map_err(input)?
+        }
+        None => 0,
+    };
+    Ok(Some((prefix, step)))
 }
