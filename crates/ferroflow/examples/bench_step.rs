@@ -1,6 +1,6 @@
 //! Times one SGD step of a `tf1_bench.py` reference model in a raw session and prints the same JSON
 //! fields as `tf1_bench.py --mode session`.
-//! Usage: bench_step --model mlp|tiny [--steps 200] [--warmup 20] [--threads 0]
+//! Usage: bench_step --model mlp|cnn|tiny [--steps 200] [--warmup 20] [--threads 0]
 
 use ferroflow::prelude::*;
 use ferroflow::{build_reference, reference_batch, ReferenceModel};
