@@ -69,6 +69,7 @@ mod coordinator;
 pub mod hooks;
 mod monitored_session;
 mod monitored_training_session;
+mod queue_runner;
 mod saver;
 mod scaffold;
 mod session_creator;
@@ -85,6 +86,7 @@ pub use monitored_session::{
     StepContext, STEP_FN_STOP_MESSAGE,
 };
 pub use monitored_training_session::{MonitoredTrainingSession, MonitoredTrainingSessionBuilder};
+pub use queue_runner::start_queue_runners;
 pub use saver::{Saver, SaverOptions};
 pub use scaffold::Scaffold;
 pub use session_creator::{ChiefSessionCreator, SessionCreator, WorkerSessionCreator};
