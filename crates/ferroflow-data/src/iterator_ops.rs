@@ -104,7 +104,8 @@ impl std::fmt::Debug for IteratorResource {
 
 impl IteratorResource {
     fn context(&self, generation: u64) -> IteratorContext {
-        IteratorContext { threads: Some(Arc::clone(&self.threads)), ..IteratorContext::default() }.child(generation)
+        IteratorContext { threads: Some(Arc::clone(&self.threads)), ..IteratorContext::default() }
+            .child(generation)
     }
 }
 

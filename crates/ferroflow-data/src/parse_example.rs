@@ -386,9 +386,12 @@ fn read_feature(feature: &[u8], f: &FixedLenFeature, column: &mut Column) -> Opt
                         if packed.len() % 4 != 0 {
                             return None;
                         }
-                        out.extend(
-                            packed.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
-                        );
+                        // Into pre-sized slots rather than `extend`: this loop compiles to a copy.
+                        let start = out.len();
+                        out.resize(start + packed.len() / 4, 0.0);
+                        for (o, c) in out[start..].iter_mut().zip(packed.chunks_exact(4)) {
+                            *o = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+                        }
                     }
                     (1, 5) => {
                         let c = list.take(4)?;

@@ -2,8 +2,8 @@
 
 use super::math_grad::input;
 use crate::gradients::GradientFn;
-use crate::{GraphBuilder, Operation, Output};
 use crate::ops::array_ops::static_shape;
+use crate::{GraphBuilder, Operation, Output};
 use ferroflow_core::{Error, Result, Tensor};
 
 pub(super) const GRADIENTS: &[(&str, GradientFn)] = &[

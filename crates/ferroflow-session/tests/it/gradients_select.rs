@@ -12,7 +12,9 @@ type BuildFn = Box<dyn Fn(&mut GraphBuilder, &[Output]) -> Result<Output>>;
 fn distinct(shape: &[usize], seed: u64) -> Tensor {
     let n: usize = shape.iter().product();
     let mut order: Vec<u64> = (0..n as u64).collect();
-    order.sort_by_key(|&i| (i + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ seed.wrapping_mul(0xBF58_476D_1CE4_E5B9));
+    order.sort_by_key(|&i| {
+        (i + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ seed.wrapping_mul(0xBF58_476D_1CE4_E5B9)
+    });
     let v: Vec<f64> = order.iter().map(|&i| i as f64 * 0.1 - 1.0).collect();
     Tensor::from_vec(shape, v).unwrap()
 }
@@ -63,7 +65,8 @@ fn top_k_gradient_is_zero_outside_the_top_k() -> Result<()> {
 
 #[test]
 fn gather_gradient_along_any_axis() {
-    let idx = |g: &mut GraphBuilder, v: Vec<i32>, shape: &[usize]| g.constant(Tensor::from_vec(shape, v).unwrap());
+    let idx =
+        |g: &mut GraphBuilder, v: Vec<i32>, shape: &[usize]| g.constant(Tensor::from_vec(shape, v).unwrap());
     let cases: Vec<(&str, Vec<Tensor>, BuildFn)> = vec![
         (
             "gather axis 1, repeated indices",

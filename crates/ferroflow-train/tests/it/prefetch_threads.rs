@@ -3,7 +3,9 @@
 //! that a stop request stops them, their errors reach the coordinator and `run()`, and closing joins them.
 
 use ferroflow_core::{Code, DType, Error, PartialShape, Result};
-use ferroflow_data::{make_initializable_iterator, make_one_shot_iterator, range, DatasetExt, DatasetRef, ElementSpec};
+use ferroflow_data::{
+    make_initializable_iterator, make_one_shot_iterator, range, DatasetExt, DatasetRef, ElementSpec,
+};
 use ferroflow_graph::{GraphBuilder, Output};
 use ferroflow_session::{DirectSession, Session, SessionExt};
 use ferroflow_train::{start_queue_runners, ChiefSessionCreator, Coordinator, MonitoredSession, Scaffold};
