@@ -1,5 +1,10 @@
 //! One training-like step (a 128x240 @ 240x256 matmul and a sum) fed by a prefetching input pipeline
 //! through `get_next`, against the same step fed a ready tensor through a placeholder.
+//!
+//! `input_only` is what the producer thread spends per batch (read, batch and parse 128 records): the
+//! prefetched step can only match the fed one when a core is free for that work while the step runs.
+//! Where the machine's cores are taken (other processes, or kernels using every core) the prefetched
+//! step costs the fed step plus about `input_only`. The `_intra1` pair runs kernels on one thread.
 
 use super::{files, ready_batch, spec, FLOATS};
 use criterion::{criterion_group, Criterion, Throughput};
