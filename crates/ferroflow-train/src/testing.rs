@@ -158,6 +158,9 @@ impl Session for SharedSession {
     fn close(&mut self) -> Result<()> {
         Ok(())
     }
+    fn background_threads(&self) -> Option<Arc<ferroflow_session::BackgroundThreads>> {
+        self.inner.lock().background_threads()
+    }
 }
 
 /// A creator from a closure; counts its calls.
