@@ -1,11 +1,11 @@
 //! `Dataset.batch`: consecutive elements stacked along a new first dimension.
 
-use crate::batch_util::stack;
+use crate::batch_util::stack_owned;
 use crate::{
     Dataset, DatasetIterator, DatasetRef, Element, ElementSpec, IteratorContext, IteratorStateReader,
     IteratorStateWriter,
 };
-use ferroflow_core::{Error, PartialShape, Result};
+use ferroflow_core::{Error, PartialShape, Result, Tensor};
 
 /// Stacks `batch_size` consecutive elements; the last batch may be smaller unless `drop_remainder`.
 ///
@@ -100,15 +100,14 @@ impl DatasetIterator for BatchIterator {
             return Ok(None);
         };
         let components = elements.first().map_or(0, Vec::len);
-        let mut column = Vec::with_capacity(elements.len());
-        (0..components)
-            .map(|c| {
-                column.clear();
-                column.extend(elements.iter().filter_map(|e| e.get(c).cloned()));
-                stack(&column)
-            })
-            .collect::<Result<Vec<_>>>()
-            .map(Some)
+        let mut columns: Vec<Vec<Tensor>> =
+            (0..components).map(|_| Vec::with_capacity(elements.len())).collect();
+        for e in elements {
+            for (column, t) in columns.iter_mut().zip(e) {
+                column.push(t);
+            }
+        }
+        columns.into_iter().map(stack_owned).collect::<Result<Vec<_>>>().map(Some)
     }
     fn save(&self, w: &mut IteratorStateWriter) -> Result<()> {
         w.tag("batch");

@@ -60,7 +60,7 @@ impl Dataset for ConcatenateDataset {
     fn make_iterator(&self, ctx: IteratorContext) -> Result<Box<dyn DatasetIterator>> {
         Ok(Box::new(ConcatenateIterator {
             second: std::sync::Arc::clone(&self.second),
-            ctx,
+            ctx: ctx.clone(),
             in_second: false,
             current: self.first.make_iterator(ctx)?,
         }))
@@ -76,7 +76,7 @@ impl DatasetIterator for ConcatenateIterator {
             return Ok(None);
         }
         self.in_second = true;
-        self.current = self.second.make_iterator(self.ctx)?;
+        self.current = self.second.make_iterator(self.ctx.clone())?;
         self.current.next()
     }
     fn save(&self, w: &mut IteratorStateWriter) -> Result<()> {
@@ -88,7 +88,7 @@ impl DatasetIterator for ConcatenateIterator {
         r.expect_tag("concatenate")?;
         if r.bool()? {
             self.in_second = true;
-            self.current = self.second.make_iterator(self.ctx)?;
+            self.current = self.second.make_iterator(self.ctx.clone())?;
         }
         self.current.restore(r)
     }

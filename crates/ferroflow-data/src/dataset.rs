@@ -6,33 +6,41 @@ use crate::{
     ShardDataset, ShuffleDataset, SkipDataset, TakeDataset, ZipDataset,
 };
 use ferroflow_core::{Result, Tensor};
+use ferroflow_session::BackgroundThreads;
 use std::fmt;
 use std::sync::Arc;
 
-/// Where a new iterator sits in the life of the pipeline.
+/// Where a new iterator sits in the life of the pipeline, and the session it runs in.
 ///
 /// `repeat` and re-initialization create fresh iterators of the same dataset; `shuffle` with
 /// `reshuffle_each_iteration` mixes `iteration` into its seed so each of them sees another order,
 /// deterministically (so a restored iterator reshuffles like the original one would have).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub struct IteratorContext {
     /// A number that differs between iterations of the same dataset (0 for the first).
     pub iteration: u64,
+    /// The session's background threads, where `prefetch` hands its producer thread so that the
+    /// session's coordinator stops and joins it; `None` outside a session (the iterator then stops its
+    /// own thread).
+    pub threads: Option<Arc<BackgroundThreads>>,
+    /// Set below `ignore_errors`: an element error is then dropped downstream, so a background thread
+    /// must not report it to the coordinator as fatal.
+    pub errors_ignored: bool,
 }
 
 impl IteratorContext {
     /// The context of iteration `i` of a child, below this one.
-    pub fn child(self, i: u64) -> IteratorContext {
+    pub fn child(&self, i: u64) -> IteratorContext {
         // The first child keeps the parent's number, so `shuffle(..).repeat(n)` sees in its first epoch
         // the order `shuffle(..)` alone would; later ones are mixed (splitmix64) so that nested repeats
         // do not collide.
         if i == 0 {
-            return self;
+            return self.clone();
         }
         let mut z = self.iteration.wrapping_mul(0x9e37_79b9_7f4a_7c15).wrapping_add(i);
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        IteratorContext { iteration: z ^ (z >> 31) }
+        IteratorContext { iteration: z ^ (z >> 31), ..self.clone() }
     }
 }
 
@@ -221,11 +229,14 @@ mod tests {
     #[test]
     fn child_contexts_keep_the_first_and_separate_the_rest() {
         let root = IteratorContext::default();
-        assert_eq!(root.child(0), root, "a first epoch sees what a single iteration sees");
+        let n = |c: IteratorContext| c.iteration;
+        assert_eq!(n(root.child(0)), root.iteration, "a first epoch sees what a single iteration sees");
         let a = root.child(1);
         let b = root.child(2);
-        assert_ne!(a, b);
-        assert_ne!(a.child(1), b.child(1));
-        assert_ne!(root.child(1).child(2), root.child(2).child(1), "nesting order matters");
+        assert_ne!(a.iteration, b.iteration);
+        assert_ne!(n(a.child(1)), n(b.child(1)));
+        assert_ne!(n(root.child(1).child(2)), n(root.child(2).child(1)), "nesting order matters");
+        let errors_ignored = IteratorContext { errors_ignored: true, ..IteratorContext::default() };
+        assert!(errors_ignored.child(3).errors_ignored, "children inherit the session and error handling");
     }
 }

@@ -31,7 +31,9 @@ impl Dataset for IgnoreErrorsDataset {
         self.input.element_spec()
     }
     fn make_iterator(&self, ctx: IteratorContext) -> Result<Box<dyn DatasetIterator>> {
-        Ok(Box::new(IgnoreErrorsIterator { input: self.input.make_iterator(ctx)? }))
+        Ok(Box::new(IgnoreErrorsIterator {
+            input: self.input.make_iterator(IteratorContext { errors_ignored: true, ..ctx })?,
+        }))
     }
 }
 

@@ -80,7 +80,7 @@ impl Dataset for InterleaveDataset {
     }
     fn make_iterator(&self, ctx: IteratorContext) -> Result<Box<dyn DatasetIterator>> {
         Ok(Box::new(InterleaveIterator {
-            input: self.input.make_iterator(ctx)?,
+            input: self.input.make_iterator(ctx.clone())?,
             f: Arc::clone(&self.f),
             spec: self.spec.clone(),
             ctx,

@@ -25,7 +25,9 @@ use ferroflow_graph::{
     AttrValue, CollectionItem, Graph, GraphBuilder, GraphKeys, Node, NodeSpec, Operation, Output,
 };
 use ferroflow_session::kernel::FnKernel;
-use ferroflow_session::{register_kernel, KernelInit, OpKernel, OpKernelContext, ResourceManager};
+use ferroflow_session::{
+    register_kernel, BackgroundThreads, KernelInit, OpKernel, OpKernelContext, ResourceManager,
+};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -86,6 +88,9 @@ pub struct IteratorResource {
     one_shot: bool,
     name: String,
     cursor: Mutex<Cursor>,
+    /// The session's background threads: prefetch threads of this iterator go there, so that a
+    /// coordinator attached to the session stops and joins them.
+    threads: Arc<BackgroundThreads>,
 }
 
 impl std::fmt::Debug for IteratorResource {
@@ -97,8 +102,11 @@ impl std::fmt::Debug for IteratorResource {
     }
 }
 
-fn context(generation: u64) -> IteratorContext {
-    IteratorContext::default().child(generation)
+impl IteratorResource {
+    fn context(&self, generation: u64) -> IteratorContext {
+        IteratorContext { threads: Some(Arc::clone(&self.threads)), ..IteratorContext::default() }
+            .child(generation)
+    }
 }
 
 impl IteratorResource {
@@ -106,12 +114,15 @@ impl IteratorResource {
         let id = node.attrs.int("dataset_id")?;
         let one_shot = node.op_type == ONE_SHOT;
         let name = node.name.clone();
+        // Looked up first: `get_or_create` holds the manager's lock while `make` runs.
+        let threads = BackgroundThreads::of(resources)?;
         resources.get_or_create(&resource_name(&node.name), || {
             Ok(IteratorResource {
                 dataset: lookup_dataset(id)?,
                 one_shot,
                 name,
                 cursor: Mutex::new(Cursor { iterator: None, generation: 0 }),
+                threads,
             })
         })
     }
@@ -124,7 +135,7 @@ impl IteratorResource {
         let mut c = self.cursor.lock();
         // Drop the old iterator first, so that its prefetch thread is joined before a new one starts.
         c.iterator = None;
-        let it = self.dataset.make_iterator(context(c.generation))?;
+        let it = self.dataset.make_iterator(self.context(c.generation))?;
         c.generation += 1;
         c.iterator = Some(it);
         Ok(())
@@ -144,7 +155,7 @@ impl IteratorResource {
                      run the initializer operation for this iterator before getting the next element.",
                 ));
             }
-            let it = self.dataset.make_iterator(context(c.generation))?;
+            let it = self.dataset.make_iterator(self.context(c.generation))?;
             c.generation += 1;
             c.iterator = Some(it);
         }
@@ -188,7 +199,7 @@ impl IteratorResource {
         c.iterator = None;
         if started {
             // The state's generation counts the start that created the saved iterator.
-            let mut it = self.dataset.make_iterator(context(generation.saturating_sub(1)))?;
+            let mut it = self.dataset.make_iterator(self.context(generation.saturating_sub(1)))?;
             it.restore(&mut r)?;
             c.iterator = Some(it);
         }

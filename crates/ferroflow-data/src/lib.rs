@@ -40,7 +40,10 @@
 //! - elements are flat lists of tensors (no nested dicts or tuples); `map` and `interleave` take the
 //!   output [`ElementSpec`] explicitly, since a Rust closure cannot be traced;
 //! - everything runs on the caller's thread except `prefetch`, which owns one producer thread; there
-//!   is no `num_parallel_calls` or `AUTOTUNE`;
+//!   is no `num_parallel_calls` or `AUTOTUNE`. In a session the producer is also handed to the
+//!   session's background threads, so a `MonitoredSession` registers it with its `Coordinator` as TF1
+//!   does with queue-runner threads: a stop request stops it, its errors reach the coordinator (except
+//!   below `ignore_errors`), and closing the session joins it;
 //! - `shuffle` uses its own generator, so orders differ from TF's for the same seed (but are
 //!   deterministic and survive save/restore);
 //! - iterator state can be saved and restored, which TF1 could not do.

@@ -99,9 +99,12 @@ impl TFRecordIterator {
             // The reader counts from where it starts; say so, so offsets in errors stay meaningful.
             name = format!("{name} (resumed at byte {offset}; offsets below are relative)");
         }
-        // A large buffer: records are small and the reader's own buffer refills in 64 KiB steps.
+        // The record reader refills its own buffer in steps of 64 KiB or more. Reads that large go
+        // around a smaller `BufReader` straight into that buffer, which saves copying every plain
+        // file's bytes once more; a decompressor reads in small pieces and gets a large buffer.
+        let capacity = if plain { 16 * 1024 } else { 256 * 1024 };
         let reader =
-            RecordReader::with_options(BufReader::with_capacity(256 * 1024, file), self.options).named(name);
+            RecordReader::with_options(BufReader::with_capacity(capacity, file), self.options).named(name);
         let mut current = Current { reader, base };
         while current.base + current.reader.offset() < offset {
             match current.reader.read_record()? {

@@ -41,7 +41,7 @@ impl Dataset for ZipDataset {
         &self.spec
     }
     fn make_iterator(&self, ctx: IteratorContext) -> Result<Box<dyn DatasetIterator>> {
-        let inputs = self.inputs.iter().map(|d| d.make_iterator(ctx)).collect::<Result<_>>()?;
+        let inputs = self.inputs.iter().map(|d| d.make_iterator(ctx.clone())).collect::<Result<_>>()?;
         Ok(Box::new(ZipIterator { inputs }))
     }
 }

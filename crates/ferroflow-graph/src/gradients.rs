@@ -54,7 +54,6 @@ const NOT_DIFFERENTIABLE: &[&str] = &[
     "Fill",
     "BroadcastGradientArgs",
     "InTopK",
-    "TopKV2",
     "Assign",
     "AssignAdd",
     "AssignSub",

@@ -316,4 +316,8 @@ impl Session for DirectSession {
         self.resources.clear();
         Ok(())
     }
+
+    fn background_threads(&self) -> Option<Arc<crate::BackgroundThreads>> {
+        crate::BackgroundThreads::of(&self.resources).ok()
+    }
 }

@@ -20,6 +20,7 @@
 //! # Ok::<(), ferroflow_core::Error>(())
 //! ```
 
+mod background;
 mod direct_session;
 mod execution_plan;
 mod executor;
@@ -33,6 +34,7 @@ mod run_request;
 mod session;
 mod session_options;
 
+pub use background::{BackgroundThreads, StopFn, ThreadSupervisor, BACKGROUND_THREADS_RESOURCE};
 pub use direct_session::DirectSession;
 pub use fetch::{Fetch, Fetched};
 pub use kernel::{register_kernel, KernelFactory, KernelInit, OpKernel, OpKernelContext};

@@ -23,6 +23,12 @@ pub trait Session: Send {
     /// # Errors
     /// Whatever releasing resources reports.
     fn close(&mut self) -> Result<()>;
+
+    /// The threads this session's kernels run in the background (prefetching iterators), for a
+    /// supervisor to stop and join; `None` for sessions that run kernels elsewhere.
+    fn background_threads(&self) -> Option<Arc<crate::BackgroundThreads>> {
+        None
+    }
 }
 
 impl<S: Session + ?Sized> Session for Box<S> {
@@ -34,6 +40,9 @@ impl<S: Session + ?Sized> Session for Box<S> {
     }
     fn close(&mut self) -> Result<()> {
         (**self).close()
+    }
+    fn background_threads(&self) -> Option<Arc<crate::BackgroundThreads>> {
+        (**self).background_threads()
     }
 }
 

@@ -1,6 +1,7 @@
 //! `Coordinator`: a stop flag, the first error reported, and the threads to join (TF's `coordinator.py`).
 
 use ferroflow_core::{Code, Error, Result};
+use ferroflow_session::{StopFn, ThreadSupervisor};
 use parking_lot::{Condvar, Mutex};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
@@ -31,11 +32,33 @@ pub struct Coordinator {
     stopped: Condvar,
 }
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct State {
     error: Option<Error>,
     joined: bool,
-    threads: Vec<JoinHandle<()>>,
+    threads: Vec<Registered>,
+}
+
+struct Registered {
+    thread: JoinHandle<()>,
+    /// Called once at the next stop request (TF's queue runners' cancel ops).
+    stop: Option<StopFn>,
+}
+
+impl Registered {
+    fn is_finished(&self) -> bool {
+        self.thread.is_finished()
+    }
+}
+
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State")
+            .field("error", &self.error)
+            .field("joined", &self.joined)
+            .field("threads", &self.threads.len())
+            .finish()
+    }
 }
 
 impl Default for Coordinator {
@@ -73,6 +96,7 @@ impl Coordinator {
                 return Err(e);
             }
         }
+        let mut on_stop = Vec::new();
         if !self.stop.load(Ordering::Acquire) {
             if state.error.is_none() {
                 if let Some(e) = error {
@@ -82,6 +106,12 @@ impl Coordinator {
             }
             self.stop.store(true, Ordering::Release);
             self.stopped.notify_all();
+            on_stop = state.threads.iter_mut().filter_map(|r| r.stop.take()).collect();
+        }
+        drop(state);
+        // Outside the lock: a stop function may wake a thread that reports to this coordinator.
+        for f in on_stop {
+            f();
         }
         Ok(())
     }
@@ -135,7 +165,24 @@ impl Coordinator {
 
     /// Registers a thread for [`join`](Self::join).
     pub fn register_thread(&self, thread: JoinHandle<()>) {
-        self.state.lock().threads.push(thread);
+        self.state.lock().threads.push(Registered { thread, stop: None });
+    }
+
+    /// Registers a thread for [`join`](Self::join) together with the function that asks it to stop,
+    /// called once at the next stop request, or at once when stop was already requested (TF1 runs a
+    /// queue runner's cancel op when its coordinator stops).
+    pub fn register_stoppable_thread(&self, thread: JoinHandle<()>, stop: StopFn) {
+        let mut state = self.state.lock();
+        // Threads that already ended need no joining; dropping them keeps a coordinator that outlives
+        // many re-initialized iterators small.
+        state.threads.retain(|r| !r.is_finished());
+        if self.should_stop() {
+            state.threads.push(Registered { thread, stop: None });
+            drop(state);
+            stop();
+        } else {
+            state.threads.push(Registered { thread, stop: Some(stop) });
+        }
     }
 
     /// Waits until every registered thread has finished or stop was requested, then gives the threads
@@ -146,7 +193,7 @@ impl Coordinator {
     /// `ignore_live_threads` false, `Internal` naming how many ("Coordinator stopped with threads still
     /// running").
     pub fn join(&self, stop_grace_period: Duration, ignore_live_threads: bool) -> Result<()> {
-        let all_done = |s: &State| s.threads.iter().all(JoinHandle::is_finished);
+        let all_done = |s: &State| s.threads.iter().all(Registered::is_finished);
         {
             let mut state = self.state.lock();
             while !all_done(&state) && !self.should_stop() {
@@ -169,9 +216,9 @@ impl Coordinator {
         let mut state = self.state.lock();
         state.joined = true;
         let threads = std::mem::take(&mut state.threads);
-        let (done, alive): (Vec<_>, Vec<_>) = threads.into_iter().partition(JoinHandle::is_finished);
-        for t in done {
-            let _ = t.join();
+        let (done, alive): (Vec<_>, Vec<_>) = threads.into_iter().partition(Registered::is_finished);
+        for r in done {
+            let _ = r.thread.join();
         }
         if let Some(e) = &state.error {
             return Err(e.duplicate());
@@ -190,6 +237,23 @@ impl Coordinator {
     /// Whether [`join`](Self::join) has been called.
     pub fn joined(&self) -> bool {
         self.state.lock().joined
+    }
+}
+
+/// A coordinator supervises the background threads of a session's kernels (prefetching input
+/// pipelines) once [`start_queue_runners`](crate::start_queue_runners) attached it.
+impl ThreadSupervisor for Coordinator {
+    fn should_stop(&self) -> bool {
+        Coordinator::should_stop(self)
+    }
+    fn request_stop(&self, error: Option<Error>) {
+        if let Err(e) = Coordinator::request_stop(self, error) {
+            // Only after `join`: the session is closing and has nobody left to tell.
+            tracing::warn!(error = %e, "a background thread failed after the coordinator was joined");
+        }
+    }
+    fn register_thread(&self, thread: JoinHandle<()>, stop: StopFn) {
+        self.register_stoppable_thread(thread, stop);
     }
 }
 

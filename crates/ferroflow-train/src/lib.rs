@@ -64,11 +64,16 @@
 //! * [`SessionManager`] verifies the newest checkpoint of `checkpoint_dir` and restores the newest
 //!   valid one when it is damaged (TF would fail on it).
 //! * `Scaffold::init_fn` takes only the session (a closure captures what it needs).
+//! * There is no `QUEUE_RUNNERS` collection: the background threads to supervise are the producer
+//!   threads of prefetching input pipelines, started by the iterator kernels. Every session the
+//!   monitored session creates gets [`start_queue_runners`] with its coordinator, which takes the
+//!   threads already running (a local init op may have started an iterator) and those started later.
 
 mod coordinator;
 pub mod hooks;
 mod monitored_session;
 mod monitored_training_session;
+mod queue_runner;
 mod saver;
 mod scaffold;
 mod session_creator;
@@ -85,6 +90,7 @@ pub use monitored_session::{
     StepContext, STEP_FN_STOP_MESSAGE,
 };
 pub use monitored_training_session::{MonitoredTrainingSession, MonitoredTrainingSessionBuilder};
+pub use queue_runner::start_queue_runners;
 pub use saver::{Saver, SaverOptions};
 pub use scaffold::Scaffold;
 pub use session_creator::{ChiefSessionCreator, SessionCreator, WorkerSessionCreator};

@@ -121,6 +121,9 @@ impl Session for FaultInjectingSession {
     fn close(&mut self) -> Result<()> {
         self.inner.close()
     }
+    fn background_threads(&self) -> Option<Arc<ferroflow_session::BackgroundThreads>> {
+        self.inner.background_threads()
+    }
 }
 
 /// One session shared by every creation (TF tests' `CountingSessionCreator` hands out the same session);
@@ -154,6 +157,9 @@ impl Session for SharedSession {
     }
     fn close(&mut self) -> Result<()> {
         Ok(())
+    }
+    fn background_threads(&self) -> Option<Arc<ferroflow_session::BackgroundThreads>> {
+        self.inner.lock().background_threads()
     }
 }
 

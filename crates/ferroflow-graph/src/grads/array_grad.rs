@@ -193,25 +193,54 @@ fn strided_slice_grad(
 
 /// TF returns `IndexedSlices`; this dense gradient sums `dy`'s rows into the rows of `params` they came
 /// from.
+/// TF's `_GatherV2Grad` (without `batch_dims`): for axis 0 the gradient is `dy` summed into the rows
+/// its indices name; for another axis that axis is moved to the front, summed the same way, and moved
+/// back.
 fn gather_grad(g: &mut GraphBuilder, op: Operation, grads: &[Option<Output>]) -> Result<Vec<Option<Output>>> {
     let Some(dy) = grads[0] else { return Ok(vec![None, None, None]) };
     let (params, indices, axis_t) = (input(g, op, 0)?, input(g, op, 1)?, input(g, op, 2)?);
-    if g.constant_ints(axis_t).and_then(|v| v.first().copied()) != Some(0) {
-        return Err(Error::unimplemented(format!(
-            "gradient of GatherV2 '{}' is only implemented for axis 0",
-            g.op_name(op)
-        )));
+    let axis = g.constant_ints(axis_t).and_then(|v| v.first().copied()).ok_or_else(|| {
+        Error::unimplemented(format!("gradient of GatherV2 '{}' with a non-constant axis", g.op_name(op)))
+    })?;
+    if axis == 0 {
+        let num = match g.shape(params)?.dim(0) {
+            Some(n) => g.constant(Tensor::scalar(n as i32))?,
+            None => {
+                let s = g.shape_of(params)?;
+                let masks =
+                    crate::ops::array_ops::StridedSliceMasks { shrink_axis_mask: 1, ..Default::default() };
+                g.strided_slice(s, &[0], &[1], &[1], masks)?
+            }
+        };
+        return Ok(vec![Some(g.unsorted_segment_sum(dy, indices, num)?), None, None]);
     }
-    let num = match g.shape(params)?.dim(0) {
-        Some(n) => g.constant(Tensor::scalar(n as i32))?,
-        None => {
-            let s = g.shape_of(params)?;
-            let masks =
-                crate::ops::array_ops::StridedSliceMasks { shrink_axis_mask: 1, ..Default::default() };
-            g.strided_slice(s, &[0], &[1], &[1], masks)?
-        }
-    };
-    Ok(vec![Some(g.unsorted_segment_sum(dy, indices, num)?), None, None])
+    let ps = static_shape(g, params).ok_or_else(|| {
+        Error::unimplemented(format!(
+            "gradient of GatherV2 '{}' along axis {axis} needs the params shape known when the graph is built",
+            g.op_name(op)
+        ))
+    })?;
+    let rank = ps.dims().len();
+    let ax = if axis < 0 { axis + rank as i64 } else { axis };
+    let ax = usize::try_from(ax).ok().filter(|&a| a < rank).ok_or_else(|| {
+        Error::invalid_argument(format!("GatherV2 '{}': axis {axis} out of range for {ps}", g.op_name(op)))
+    })?;
+    let dims: Vec<i64> = ps.dims().iter().map(|&d| d as i64).collect();
+    // dy is outer + indices.shape + inner; the indices' dimensions become one.
+    let mut values_shape = dims[..ax].to_vec();
+    values_shape.push(-1);
+    values_shape.extend_from_slice(&dims[ax + 1..]);
+    let values = g.reshape(dy, &values_shape)?;
+    let mut to_front = vec![ax];
+    to_front.extend((0..rank).filter(|&d| d != ax));
+    let values = g.transpose(values, Some(to_front.as_slice()))?;
+    let ids = g.reshape(indices, &[-1])?;
+    let num = g.constant(Tensor::scalar(dims[ax] as i32))?;
+    let summed = g.unsorted_segment_sum(values, ids, num)?;
+    let mut back: Vec<usize> = (1..=ax).collect();
+    back.push(0);
+    back.extend(ax + 1..rank);
+    Ok(vec![Some(g.transpose(summed, Some(back.as_slice()))?), None, None])
 }
 
 fn unsorted_segment_sum_grad(

@@ -2,8 +2,9 @@
 
 use super::math_grad::input;
 use crate::gradients::GradientFn;
+use crate::ops::array_ops::static_shape;
 use crate::{GraphBuilder, Operation, Output};
-use ferroflow_core::{Error, Result};
+use ferroflow_core::{Error, Result, Tensor};
 
 pub(super) const GRADIENTS: &[(&str, GradientFn)] = &[
     ("Relu", relu_grad),
@@ -18,6 +19,7 @@ pub(super) const GRADIENTS: &[(&str, GradientFn)] = &[
     ("SoftmaxCrossEntropyWithLogits", softmax_xent_grad),
     ("BiasAdd", bias_add_grad),
     ("CheckNumerics", check_numerics_grad),
+    ("TopKV2", top_k_grad),
 ];
 
 /// The activation's gradient kernel applied to `dy` and the op's output (TF's choice for ReLU, ReLU6,
@@ -156,4 +158,36 @@ fn check_numerics_grad(
         &format!("Not a number (NaN) or infinity (Inf) values detected in gradient. {message}"),
     )?;
     Ok(vec![Some(checked)])
+}
+
+/// TF's `_TopKGrad`: each value's gradient goes back to the input position its index names, the
+/// other positions get zero. Rows are flattened so that one `UnsortedSegmentSum` over flat positions
+/// (`row * n + index`, distinct within the op) does the scatter.
+fn top_k_grad(g: &mut GraphBuilder, op: Operation, grads: &[Option<Output>]) -> Result<Vec<Option<Output>>> {
+    let Some(dy) = grads[0] else { return Ok(vec![None, None]) };
+    let x = input(g, op, 0)?;
+    let unknown = || {
+        Error::unimplemented(format!(
+            "gradient of TopKV2 '{}' needs the input and output shapes known when the graph is built",
+            g.op_name(op)
+        ))
+    };
+    let (Some(xs), Some(ys)) = (static_shape(g, x), static_shape(g, op.output(1))) else {
+        return Err(unknown());
+    };
+    let (Some(&n), Some(&k)) = (xs.dims().last(), ys.dims().last()) else { return Err(unknown()) };
+    let rows: usize = xs.dims()[..xs.dims().len() - 1].iter().product();
+    let too_big =
+        || Error::unimplemented(format!("gradient of TopKV2 '{}': input too large for int32", g.op_name(op)));
+    let total = i32::try_from(rows * n).map_err(|_| too_big())?;
+    let starts: Vec<i32> = (0..rows).map(|r| (r * n) as i32).collect();
+    let starts = g.constant(Tensor::from_vec(&[rows, 1], starts)?)?;
+    let indices = g.reshape(op.output(1), &[rows as i64, k as i64])?;
+    let flat = g.add(indices, starts)?;
+    let flat = g.reshape(flat, &[-1])?;
+    let values = g.reshape(dy, &[-1])?;
+    let num = g.constant(Tensor::scalar(total))?;
+    let dx = g.unsorted_segment_sum(values, flat, num)?;
+    let dims: Vec<i64> = xs.dims().iter().map(|&d| d as i64).collect();
+    Ok(vec![Some(g.reshape(dx, &dims)?), None])
 }

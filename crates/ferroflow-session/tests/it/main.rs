@@ -6,6 +6,7 @@ mod array_ops;
 mod cnn_digits;
 mod conv_ops;
 mod gradients;
+mod gradients_select;
 mod mlp_step;
 mod optimizers;
 mod session;

@@ -1,5 +1,6 @@
 //! `_CoordinatedSession`: surfaces errors recorded in the coordinator and joins its threads on close;
-//! and `_CoordinatedSessionCreator`, which builds one per underlying session.
+//! and `_CoordinatedSessionCreator`, which builds one per underlying session and puts the session's
+//! background threads (prefetching input pipelines) under its coordinator.
 
 use super::{HookedSession, SharedHooks};
 use crate::{Coordinator, SessionCreator};
@@ -94,6 +95,10 @@ impl CoordinatedSessionCreator {
         let mut raw = self.creator.create_session()?;
         // No clean-stop codes: every error reported by a thread counts (TF passes `[]`).
         let coord = Arc::new(Coordinator::with_clean_stop_codes(Vec::new()));
+        let adopted = crate::start_queue_runners(&*raw, &coord);
+        if adopted > 0 {
+            tracing::debug!(threads = adopted, "background threads registered with the coordinator");
+        }
         {
             let mut hooks = self.hooks.lock();
             for hook in hooks.iter_mut() {

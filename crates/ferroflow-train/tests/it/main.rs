@@ -21,6 +21,7 @@ mod hooks_summary_saver;
 mod hooks_trigger;
 mod input_pipeline;
 mod monitored_session;
+mod prefetch_threads;
 mod recoverable_session;
 mod saver;
 mod scaffold;
