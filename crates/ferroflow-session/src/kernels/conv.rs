@@ -277,6 +277,20 @@ fn gemm_into<T: GemmElement>(
     // and `b` were checked above to contain every element their strides address for m×k and k×n; `dst`
     // is a unique borrow, so it overlaps neither input. With `read_dst` false gemm never reads `dst`.
     unsafe {
+        let handled = super::matmul::gemm_f32_fast(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            n as isize,
+            accumulate,
+            (a.data.as_ptr(), a.rs as isize, a.cs as isize),
+            (b.data.as_ptr(), b.rs as isize, b.cs as isize),
+            threads,
+        );
+        if handled {
+            return Ok(());
+        }
         gemm::gemm(
             m,
             n,
