@@ -59,7 +59,8 @@ fn build(g: &mut GraphBuilder, model: &str) -> Result<Model> {
             (x, y, g.add(hw, b2.value())?, 128, vec![784], 10)
         }
         "cnn" => {
-            let x = g.placeholder(DType::F32, PartialShape::new(vec![None, Some(28), Some(28), Some(1)]), "x")?;
+            let x =
+                g.placeholder(DType::F32, PartialShape::new(vec![None, Some(28), Some(28), Some(1)]), "x")?;
             let y = g.placeholder(DType::F32, PartialShape::new(vec![None, Some(10)]), "y")?;
             let k1 = g.get_variable("k1", &[5, 5, 1, 32], DType::F32, normal(0.1), opts())?;
             let c1 = g.get_variable("c1", &[32], DType::F32, Initializer::Zeros, opts())?;
@@ -99,9 +100,12 @@ fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let name = arg(&args, "--model", "mlp");
     let parse = |flag: &str, default: &str| {
-        arg(&args, flag, default).parse::<usize>().map_err(|e| Error::invalid_argument(format!("{flag}: {e}")))
+        arg(&args, flag, default)
+            .parse::<usize>()
+            .map_err(|e| Error::invalid_argument(format!("{flag}: {e}")))
     };
-    let (steps, warmup, threads) = (parse("--steps", "200")?, parse("--warmup", "20")?, parse("--threads", "0")?);
+    let (steps, warmup, threads) =
+        (parse("--steps", "200")?, parse("--warmup", "20")?, parse("--threads", "0")?);
     let by_node = args.iter().any(|a| a == "--nodes");
     let profile = by_node || args.iter().any(|a| a == "--profile");
     let mut g = GraphBuilder::new();

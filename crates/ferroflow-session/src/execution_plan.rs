@@ -57,7 +57,7 @@ pub(crate) fn build_plan(
             )));
         }
     }
-    let needed = needed_nodes(graph, &fed, fetches, targets)?;
+    let needed = hoist_shape_reads(graph, needed_nodes(graph, &fed, fetches, targets)?, &fed);
 
     let mut num_slots = 0u32;
     let mut next_slot = || {
@@ -196,6 +196,42 @@ fn needed_nodes(
         }
     }
     Ok((0..graph.len()).filter(|&i| needed[i]).collect())
+}
+
+/// Moves each node that only reads its input's metadata (`Shape`, `Size`, `Rank`) to just after the
+/// producer of that input. Gradient graphs create such nodes late (`Shape(x)` for a broadcast `Add`'s
+/// gradient), which made them the last reader of a large activation: the real consumer then got a
+/// shared copy and had to allocate instead of working in place. Moving a side-effect-free node to right
+/// after its only dependency keeps the order topological.
+fn hoist_shape_reads(graph: &Graph, order: Vec<usize>, fed: &HashMap<Output, usize>) -> Vec<usize> {
+    let nodes = graph.nodes();
+    let mut after: HashMap<usize, Vec<usize>> = HashMap::new();
+    let mut hoisted = vec![false; nodes.len()];
+    for &i in &order {
+        let node = &nodes[i];
+        let metadata_only = matches!(node.op_type.as_str(), "Shape" | "Size" | "Rank")
+            && node.control_inputs.is_empty()
+            && node.inputs.len() == 1;
+        if let (true, Some(input)) = (metadata_only, node.inputs.first()) {
+            if !fed.contains_key(input) {
+                after.entry(input.op().index()).or_default().push(i);
+                hoisted[i] = true;
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(order.len());
+    let mut stack = Vec::new();
+    for &i in order.iter().filter(|&&i| !hoisted[i]) {
+        // A hoisted node may itself be the input of another (`Rank(Shape(x))`): emit depth first.
+        stack.push(i);
+        while let Some(j) = stack.pop() {
+            out.push(j);
+            if let Some(list) = after.get(&j) {
+                stack.extend(list.iter().rev());
+            }
+        }
+    }
+    out
 }
 
 /// Marks each slot's final read so the executor moves the value out instead of cloning it, which lets

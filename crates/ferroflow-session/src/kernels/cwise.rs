@@ -182,7 +182,8 @@ pub fn binary_owned<T: Copy + Send + Sync>(
     if trailing && a.is_standard_layout() {
         if let Some(bs) = b.as_slice() {
             let mut out = a.into_owned();
-            let data = out.as_slice_mut().ok_or_else(|| Error::internal("row-major array without a slice"))?;
+            let data =
+                out.as_slice_mut().ok_or_else(|| Error::internal("row-major array without a slice"))?;
             let row = |r: &mut [T]| r.iter_mut().zip(bs).for_each(|(o, &y)| *o = f(*o, y));
             if par {
                 data.par_chunks_mut(bs.len()).with_min_len(64).for_each(row);

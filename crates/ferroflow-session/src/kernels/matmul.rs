@@ -62,7 +62,17 @@ pub fn gemm_matmul<T: GemmElement>(
     unsafe {
         let (a_rs, a_cs, b_rs, b_cs) = (a.strides()[0], a.strides()[1], b.strides()[0], b.strides()[1]);
         let handled = cs == 1
-            && gemm_f32_fast(m, n, k, dst, rs, false, (a.as_ptr(), a_rs, a_cs), (b.as_ptr(), b_rs, b_cs), threads);
+            && gemm_f32_fast(
+                m,
+                n,
+                k,
+                dst,
+                rs,
+                false,
+                (a.as_ptr(), a_rs, a_cs),
+                (b.as_ptr(), b_rs, b_cs),
+                threads,
+            );
         if !handled {
             gemm::gemm(
                 m,
@@ -92,6 +102,9 @@ pub fn gemm_matmul<T: GemmElement>(
 
 /// Products smaller than this (multiply-adds) stay with `gemm`: the AVX-512 path's setup does not pay.
 const FAST_MIN_FLOPS: usize = 1 << 15;
+
+/// Products of the AVX-512 path below this many multiply-adds run on one thread.
+const FAST_PARALLEL_FLOPS: usize = 1 << 21;
 
 /// `c (m×n, row stride ldc, unit column stride) = a · b`, or `+=` when `accumulate`, through the AVX-512
 /// kernel below when `T` is `f32`, the CPU has AVX-512F and the product is big enough. Returns whether it
@@ -126,7 +139,9 @@ pub(crate) unsafe fn gemm_f32_fast<T: GemmElement>(
         {
             return false;
         }
-        let threads = if m * n * k >= PARALLEL_FLOPS { threads.max(1) } else { 1 };
+        // Each extra task is a hand-off that waits for a core: only products of a few million
+        // multiply-adds and more are split (on 2 shared cores a late worker costs more than it saves).
+        let threads = if m * n * k >= FAST_PARALLEL_FLOPS { threads.max(1) } else { 1 };
         // Safety: `T` is `f32` (checked above), so the casts only rename the type; the caller's contract
         // covers the rest.
         unsafe {
@@ -153,10 +168,9 @@ pub(crate) unsafe fn gemm_f32_fast<T: GemmElement>(
 
 /// A single-precision GEMM with a 12×32 AVX-512 register tile.
 ///
-/// Operands are read in place through their strides (A is broadcast one element at a time, so any
-/// layout works; B is read as rows of 32), except a B whose columns are not contiguous, which is first
-/// copied row-major. C is cut into row blocks, one rayon task per block; each element's sum runs over
-/// k in the same order whatever the thread count, so results are deterministic.
+/// A is read in place through its strides (broadcast one element at a time, so any layout works); B is
+/// packed into 32-column panels. C is cut into row or column blocks, one rayon task per block; each
+/// element's sum runs over k in the same order whatever the thread count, so results are deterministic.
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
     use rayon::prelude::*;
@@ -170,6 +184,11 @@ mod avx512 {
     const KC: usize = 256;
     /// Rows of A swept per B panel (a multiple of MR): 192 rows × KC stay in L2.
     const MC: usize = 192;
+
+    thread_local! {
+        /// Each thread's packed-B buffer, kept between calls so packing does not allocate every step.
+        static PACKED: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
 
     pub(super) fn available() -> bool {
         std::arch::is_x86_feature_detected!("avx512f")
@@ -197,31 +216,40 @@ mod avx512 {
         b: (*const f32, isize, isize),
         threads: usize,
     ) {
-        // A B with strided columns is copied row-major once: the kernel loads rows of B as vectors.
-        let copied: Vec<f32>;
-        let (b_ptr, ldb) = if b.2 == 1 {
-            (b.0, b.1)
-        } else {
-            let mut v = Vec::with_capacity(k * n);
-            for p in 0..k {
-                for j in 0..n {
-                    // Safety: (p, j) is inside the k×n matrix the caller described.
-                    v.push(unsafe { *b.0.offset(p as isize * b.1 + j as isize * b.2) });
-                }
-            }
-            copied = v;
-            (copied.as_ptr(), n as isize)
-        };
+        // Split C among tasks by row tiles, or by column panels when there are too few row tiles to
+        // balance (the MLP's 128-row products).
+        let panels = n.div_ceil(NR);
         let tiles = m.div_ceil(MR);
-        let tasks = threads.clamp(1, tiles);
-        let per = tiles.div_ceil(tasks);
-        let (cp, ap, bp) = (SendPtr(c), SendPtr(a.0), SendPtr(b_ptr));
+        let by_rows = tiles >= 4 * threads || panels < threads;
+        let units = if by_rows { tiles } else { panels };
+        let tasks = threads.clamp(1, units);
+        let per = units.div_ceil(tasks);
+        let (cp, ap, bp) = (SendPtr(c), SendPtr(a.0), SendPtr(b));
         let run = |t: usize| {
             let (cp, ap, bp) = (cp, ap, bp);
-            let rows = (t * per * MR).min(m)..((t + 1) * per * MR).min(m);
-            // Safety: the task's rows are inside C and disjoint from other tasks'; the rest is the
-            // caller's contract.
-            unsafe { block(rows, n, k, cp.0, ldc, accumulate, (ap.0, a.1, a.2), (bp.0, ldb)) };
+            let (rows, cols) = if by_rows {
+                ((t * per * MR).min(m)..((t + 1) * per * MR).min(m), 0..n)
+            } else {
+                (0..m, (t * per * NR).min(n)..((t + 1) * per * NR).min(n))
+            };
+            if rows.is_empty() || cols.is_empty() {
+                return;
+            }
+            PACKED.with(|cell| {
+                let mut fresh = Vec::new();
+                let mut guard = cell.try_borrow_mut();
+                // Another gemm on this thread (rayon runs stolen jobs while a caller waits) may hold the
+                // cached buffer: then this one packs into its own.
+                let buf: &mut Vec<f32> = match guard.as_deref_mut() {
+                    Ok(cached) => cached,
+                    Err(_) => &mut fresh,
+                };
+                // Safety: `bp` addresses the k×n matrix the caller described; `cols` lies inside it.
+                let packed = unsafe { pack_b(bp.0, k, cols.clone(), buf) };
+                // Safety: the task's block is inside C and disjoint from other tasks'; `packed` holds the
+                // block's panels; the rest is the caller's contract.
+                unsafe { block(rows, cols, k, cp.0, ldc, accumulate, (ap.0, a.1, a.2), packed.as_ptr()) };
+            });
         };
         if tasks > 1 {
             (0..tasks).into_par_iter().for_each(run);
@@ -230,17 +258,54 @@ mod avx512 {
         }
     }
 
-    /// Rows `rows` of C.
+    /// Packs columns `cols` (starting at a panel boundary) of B into 32-column panels, each `k` rows of
+    /// 32 contiguous floats, zero-padded past the last column. Read in place, a panel's rows sit a
+    /// power-of-two stride apart (n = 64, 256) and fall into a few L1 sets, evicting each other instead
+    /// of staying in cache across the row tiles that reuse them. Each task packs the panels it uses, so a
+    /// product has one parallel region, not two.
+    unsafe fn pack_b<'b>(
+        b: (*const f32, isize, isize),
+        k: usize,
+        cols: std::ops::Range<usize>,
+        buf: &'b mut Vec<f32>,
+    ) -> &'b [f32] {
+        let panels = cols.len().div_ceil(NR);
+        let len = panels * k * NR;
+        if buf.len() < len {
+            buf.resize(len, 0.0);
+        }
+        let (b0, b_rs, b_cs) = b;
+        for (jp, panel) in buf[..len].chunks_exact_mut(k * NR).enumerate() {
+            let j0 = cols.start + jp * NR;
+            let width = NR.min(cols.end - j0);
+            for (p, row) in panel.chunks_exact_mut(NR).enumerate() {
+                let src = b0.offset(p as isize * b_rs + j0 as isize * b_cs);
+                if b_cs == 1 {
+                    // Safety: row p, columns j0..j0 + width are inside B.
+                    row[..width].copy_from_slice(unsafe { std::slice::from_raw_parts(src, width) });
+                } else {
+                    for (j, v) in row[..width].iter_mut().enumerate() {
+                        // Safety: as above, one element at a time.
+                        *v = unsafe { *src.offset(j as isize * b_cs) };
+                    }
+                }
+                row[width..].fill(0.0);
+            }
+        }
+        &buf[..len]
+    }
+
+    /// Rows `rows` and columns `cols` (starting at a panel boundary) of C, from packed B panels.
     #[allow(clippy::too_many_arguments)]
     unsafe fn block(
         rows: std::ops::Range<usize>,
-        n: usize,
+        cols: std::ops::Range<usize>,
         k: usize,
         c: *mut f32,
         ldc: isize,
         accumulate: bool,
         a: (*const f32, isize, isize),
-        b: (*const f32, isize),
+        packed: *const f32,
     ) {
         let mut pc = 0;
         while pc < k {
@@ -249,9 +314,9 @@ mod avx512 {
             let mut ic = rows.start;
             while ic < rows.end {
                 let mc = MC.min(rows.end - ic);
-                let mut jc = 0;
-                while jc < n {
-                    let nr = NR.min(n - jc);
+                let mut jc = cols.start;
+                while jc < cols.end {
+                    let nr = NR.min(cols.end - jc);
                     let mask = |from: usize| -> u16 {
                         let w = nr.saturating_sub(from).min(16);
                         if w == 16 {
@@ -261,14 +326,14 @@ mod avx512 {
                         }
                     };
                     let (m0, m1) = (mask(0), mask(16));
-                    let bj = b.0.offset(pc as isize * b.1 + jc as isize);
+                    let bj = packed.add((((jc - cols.start) / NR) * k + pc) * NR);
                     let mut ir = ic;
                     while ir < ic + mc {
                         let mr = MR.min(ic + mc - ir);
                         let ai = a.0.offset(ir as isize * a.1 + pc as isize * a.2);
                         let ci = c.offset(ir as isize * ldc + jc as isize);
                         // Safety: the tile lies inside the matrices (mr, nr and kc are clipped to them).
-                        unsafe { kernel(kc, ai, a.1, a.2, mr, bj, b.1, m0, m1, ci, ldc, acc) };
+                        unsafe { kernel(kc, ai, a.1, a.2, mr, bj, NR as isize, m0, m1, ci, ldc, acc) };
                         ir += MR;
                     }
                     jc += NR;

@@ -170,7 +170,9 @@ fn max_pool_grad_typed<T: Arith>(x: &Tensor, dy: &Tensor, g: &PoolGeom, threads:
                     for x in xr.clone() {
                         let base = (y * g.w + x) * g.c;
                         let row = img[base..][..g.c].iter().zip(&best).zip(src);
-                        for ((dst, done), ((&v, &b), &s)) in d[base..][..g.c].iter_mut().zip(&mut done).zip(row) {
+                        for ((dst, done), ((&v, &b), &s)) in
+                            d[base..][..g.c].iter_mut().zip(&mut done).zip(row)
+                        {
                             let hit = !*done && (v == b || (v.is_nan() && b.is_nan()));
                             *dst = dst.add(if hit { s } else { T::default() });
                             *done |= hit;
