@@ -37,6 +37,9 @@ pub(crate) struct ExecutionPlan {
     pub predecessor_counts: Vec<u32>,
     /// For the concurrent executor: how many step inputs read each slot, plus one if it is fetched.
     pub slot_reads: Vec<u32>,
+    /// How long the last in-order run of this plan took, to decide whether the next one is worth
+    /// moving onto the intra-op pool.
+    pub last_run_nanos: std::sync::atomic::AtomicU64,
 }
 
 /// Builds the plan. `kernel_for` returns the (session-cached) kernel of a node.
@@ -125,6 +128,7 @@ pub(crate) fn build_plan(
         successors,
         predecessor_counts,
         slot_reads,
+        last_run_nanos: std::sync::atomic::AtomicU64::new(0),
     })
 }
 

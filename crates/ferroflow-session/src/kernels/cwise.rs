@@ -176,7 +176,7 @@ pub fn binary_owned<T: Copy + Send + Sync>(
     }
     // `x + bias`: a uniquely held row-major operand and a smaller one matching its trailing dimensions
     // are combined in place, row by row, instead of through a broadcast view into a fresh array.
-    let trailing = b.ndim() <= a.ndim() && b.len() > 0 && &a.shape()[a.ndim() - b.ndim()..] == b.shape();
+    let trailing = b.ndim() <= a.ndim() && !b.is_empty() && &a.shape()[a.ndim() - b.ndim()..] == b.shape();
     // When `a` is shared (a `Shape` node of the gradient still reads it), `into_owned` copies it first,
     // which is still one memcpy instead of a broadcast walk.
     if trailing && a.is_standard_layout() {

@@ -263,12 +263,12 @@ mod avx512 {
     /// power-of-two stride apart (n = 64, 256) and fall into a few L1 sets, evicting each other instead
     /// of staying in cache across the row tiles that reuse them. Each task packs the panels it uses, so a
     /// product has one parallel region, not two.
-    unsafe fn pack_b<'b>(
+    unsafe fn pack_b(
         b: (*const f32, isize, isize),
         k: usize,
         cols: std::ops::Range<usize>,
-        buf: &'b mut Vec<f32>,
-    ) -> &'b [f32] {
+        buf: &mut Vec<f32>,
+    ) -> &[f32] {
         let panels = cols.len().div_ceil(NR);
         let len = panels * k * NR;
         if buf.len() < len {
