@@ -24,10 +24,11 @@ pub(crate) const KERNELS: &[(&str, KernelFactory)] = &[
     ("DepthwiseConv2dNativeBackpropFilter", depthwise_backprop_filter),
 ];
 
-/// Elements of an im2col chunk aimed for (4 MiB of f32): big enough that each `gemm` call is large
-/// (the filter gradient accumulates over the chunk's rows, so short chunks re-read its output often),
-/// small enough to stay in the last-level cache.
-const CHUNK_ELEMENTS: usize = 1 << 20;
+/// Elements of an im2col chunk aimed for (512 KiB of f32): the chunk is written by im2col and read back
+/// by the product right away, so it should stay in a core's L2 (1 MiB on the dev machine) rather than
+/// make a round trip through L3; the AVX-512 GEMM packs its own B panels, so short chunks cost it
+/// little. At least one image per chunk.
+const CHUNK_ELEMENTS: usize = 1 << 17;
 
 /// Runs of im2col up to this long are copied as this many elements at once (see `im2col`).
 const SHORT_RUN: usize = 8;
