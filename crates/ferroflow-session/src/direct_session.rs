@@ -37,8 +37,13 @@ pub struct DirectSession {
     plans: HashMap<Vec<u64>, Arc<ExecutionPlan>>,
     threads: usize,
     inter_op_pool: Option<Arc<rayon::ThreadPool>>,
+    /// The intra-op pool, when more than one thread: long steps run inside it (see `execute`).
+    intra_op_pool: Option<Arc<rayon::ThreadPool>>,
     closed: bool,
 }
+
+/// Steps whose previous run took longer than this run on a worker of the intra-op pool.
+const POOLED_STEP_NANOS: u64 = 100_000;
 
 impl std::fmt::Debug for DirectSession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -71,7 +76,12 @@ impl DirectSession {
             })
             .flatten()
             .map(Arc::new);
+        let intra_op_pool = (threads > 1)
+            .then(|| rayon::ThreadPoolBuilder::new().num_threads(threads).build().ok())
+            .flatten()
+            .map(Arc::new);
         DirectSession {
+            intra_op_pool,
             graph,
             options,
             resources: Arc::new(ResourceManager::new()),
@@ -178,7 +188,25 @@ impl DirectSession {
                     .collect();
                 (values, stats)
             }
-            _ => self.execute_in_order(plan, values, deadline, timeout_ms, request.options.trace_level)?,
+            _ => {
+                let level = request.options.trace_level;
+                let run = || self.execute_in_order(plan, values, deadline, timeout_ms, level);
+                // A kernel's parallel loop called from the caller's thread hands its work to rayon's
+                // workers and sleeps until they finish: a wake-up on each side, every parallel kernel.
+                // Run from a worker of the intra-op pool, the same loop keeps half the work on this
+                // thread and takes back what no one stole. Moving the step there costs one hand-off,
+                // so only steps that took long last time (not the microsecond ones) move.
+                let pooled =
+                    plan.last_run_nanos.load(std::sync::atomic::Ordering::Relaxed) > POOLED_STEP_NANOS;
+                let t0 = Instant::now();
+                let out = match &self.intra_op_pool {
+                    Some(pool) if pooled => pool.install(run),
+                    _ => run(),
+                };
+                let took = u64::try_from(t0.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                plan.last_run_nanos.store(took, std::sync::atomic::Ordering::Relaxed);
+                out?
+            }
         };
         let values = plan
             .fetch_slots

@@ -37,6 +37,9 @@ pub(crate) struct ExecutionPlan {
     pub predecessor_counts: Vec<u32>,
     /// For the concurrent executor: how many step inputs read each slot, plus one if it is fetched.
     pub slot_reads: Vec<u32>,
+    /// How long the last in-order run of this plan took, to decide whether the next one is worth
+    /// moving onto the intra-op pool.
+    pub last_run_nanos: std::sync::atomic::AtomicU64,
 }
 
 /// Builds the plan. `kernel_for` returns the (session-cached) kernel of a node.
@@ -57,7 +60,7 @@ pub(crate) fn build_plan(
             )));
         }
     }
-    let needed = needed_nodes(graph, &fed, fetches, targets)?;
+    let needed = hoist_shape_reads(graph, needed_nodes(graph, &fed, fetches, targets)?, &fed);
 
     let mut num_slots = 0u32;
     let mut next_slot = || {
@@ -125,6 +128,7 @@ pub(crate) fn build_plan(
         successors,
         predecessor_counts,
         slot_reads,
+        last_run_nanos: std::sync::atomic::AtomicU64::new(0),
     })
 }
 
@@ -196,6 +200,42 @@ fn needed_nodes(
         }
     }
     Ok((0..graph.len()).filter(|&i| needed[i]).collect())
+}
+
+/// Moves each node that only reads its input's metadata (`Shape`, `Size`, `Rank`) to just after the
+/// producer of that input. Gradient graphs create such nodes late (`Shape(x)` for a broadcast `Add`'s
+/// gradient), which made them the last reader of a large activation: the real consumer then got a
+/// shared copy and had to allocate instead of working in place. Moving a side-effect-free node to right
+/// after its only dependency keeps the order topological.
+fn hoist_shape_reads(graph: &Graph, order: Vec<usize>, fed: &HashMap<Output, usize>) -> Vec<usize> {
+    let nodes = graph.nodes();
+    let mut after: HashMap<usize, Vec<usize>> = HashMap::new();
+    let mut hoisted = vec![false; nodes.len()];
+    for &i in &order {
+        let node = &nodes[i];
+        let metadata_only = matches!(node.op_type.as_str(), "Shape" | "Size" | "Rank")
+            && node.control_inputs.is_empty()
+            && node.inputs.len() == 1;
+        if let (true, Some(input)) = (metadata_only, node.inputs.first()) {
+            if !fed.contains_key(input) {
+                after.entry(input.op().index()).or_default().push(i);
+                hoisted[i] = true;
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(order.len());
+    let mut stack = Vec::new();
+    for &i in order.iter().filter(|&&i| !hoisted[i]) {
+        // A hoisted node may itself be the input of another (`Rank(Shape(x))`): emit depth first.
+        stack.push(i);
+        while let Some(j) = stack.pop() {
+            out.push(j);
+            if let Some(list) = after.get(&j) {
+                stack.extend(list.iter().rev());
+            }
+        }
+    }
+    out
 }
 
 /// Marks each slot's final read so the executor moves the value out instead of cloning it, which lets

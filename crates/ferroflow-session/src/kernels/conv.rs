@@ -24,10 +24,14 @@ pub(crate) const KERNELS: &[(&str, KernelFactory)] = &[
     ("DepthwiseConv2dNativeBackpropFilter", depthwise_backprop_filter),
 ];
 
-/// Elements of an im2col chunk aimed for (4 MiB of f32): big enough that each `gemm` call is large
-/// (the filter gradient accumulates over the chunk's rows, so short chunks re-read its output often),
-/// small enough to stay in the last-level cache.
-const CHUNK_ELEMENTS: usize = 1 << 20;
+/// Elements of an im2col chunk aimed for (512 KiB of f32): the chunk is written by im2col and read back
+/// by the product right away, so it should stay in a core's L2 (1 MiB on the dev machine) rather than
+/// make a round trip through L3; the AVX-512 GEMM packs its own B panels, so short chunks cost it
+/// little. At least one image per chunk.
+const CHUNK_ELEMENTS: usize = 1 << 17;
+
+/// Runs of im2col up to this long are copied as this many elements at once (see `im2col`).
+const SHORT_RUN: usize = 8;
 
 /// An element type the convolution kernels compute in.
 pub trait ConvElement: GemmElement + Arith {
@@ -170,9 +174,10 @@ impl Geom {
         for (img, col) in
             images.chunks_exact(self.image_len()).zip(col.chunks_exact_mut(self.out_pixels() * k))
         {
+            let run = self.kw * c;
             for oy in 0..self.oh {
                 for ox in 0..self.ow {
-                    let row = &mut col[(oy * self.ow + ox) * k..][..k];
+                    let base = (oy * self.ow + ox) * k;
                     // With no dilation, a filter row that lies inside the image is one contiguous run of
                     // `kw * c` input values: copy it at once (the common case, and most of conv1's work).
                     let x0 = (ox * self.sw)
@@ -181,12 +186,23 @@ impl Geom {
                     for ki in 0..self.kh {
                         let y = self.in_y(oy, ki);
                         if let (Some(y), Some(x0)) = (y, x0) {
-                            let run = self.kw * c;
-                            row[ki * run..][..run].copy_from_slice(&img[(y * self.w + x0) * c..][..run]);
+                            let (src, dst) = ((y * self.w + x0) * c, base + ki * run);
+                            if run <= SHORT_RUN
+                                && src + SHORT_RUN <= img.len()
+                                && dst + SHORT_RUN <= col.len()
+                            {
+                                // A short run (conv1's 5 pixels of 1 channel) as one fixed-size copy: a
+                                // `memcpy` call per 5 floats cost more than the product. The extra
+                                // values land in this window's next filter row or the next window,
+                                // both written after this one, in order.
+                                col[dst..dst + SHORT_RUN].copy_from_slice(&img[src..src + SHORT_RUN]);
+                            } else {
+                                col[dst..][..run].copy_from_slice(&img[src..][..run]);
+                            }
                             continue;
                         }
                         for kj in 0..self.kw {
-                            let dst = &mut row[(ki * self.kw + kj) * c..][..c];
+                            let dst = &mut col[base + (ki * self.kw + kj) * c..][..c];
                             match (y, self.in_x(ox, kj)) {
                                 (Some(y), Some(x)) => dst.copy_from_slice(&img[(y * self.w + x) * c..][..c]),
                                 _ => dst.fill(T::ZERO),
@@ -277,6 +293,20 @@ fn gemm_into<T: GemmElement>(
     // and `b` were checked above to contain every element their strides address for m×k and k×n; `dst`
     // is a unique borrow, so it overlaps neither input. With `read_dst` false gemm never reads `dst`.
     unsafe {
+        let handled = super::matmul::gemm_f32_fast(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            n as isize,
+            accumulate,
+            (a.data.as_ptr(), a.rs as isize, a.cs as isize),
+            (b.data.as_ptr(), b.rs as isize, b.cs as isize),
+            threads,
+        );
+        if handled {
+            return Ok(());
+        }
         gemm::gemm(
             m,
             n,

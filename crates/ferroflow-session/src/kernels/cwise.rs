@@ -9,6 +9,7 @@ use super::math::{broadcast_binary, map, Arith, PARALLEL_THRESHOLD};
 use crate::kernel::{FnKernel, KernelFactory, KernelInit, OpKernel, OpKernelContext};
 use ferroflow_core::{Error, Result, Shape, Tensor};
 use ndarray::{ArcArray, ArrayD, Axis, IxDyn, Zip};
+use rayon::prelude::*;
 
 pub(crate) const KERNELS: &[(&str, KernelFactory)] = &[
     ("Sqrt", sqrt),
@@ -172,6 +173,25 @@ pub fn binary_owned<T: Copy + Send + Sync>(
             z.for_each(|o, &x| *o = f(x, *o));
         }
         return Ok(out);
+    }
+    // `x + bias`: a uniquely held row-major operand and a smaller one matching its trailing dimensions
+    // are combined in place, row by row, instead of through a broadcast view into a fresh array.
+    let trailing = b.ndim() <= a.ndim() && !b.is_empty() && &a.shape()[a.ndim() - b.ndim()..] == b.shape();
+    // When `a` is shared (a `Shape` node of the gradient still reads it), `into_owned` copies it first,
+    // which is still one memcpy instead of a broadcast walk.
+    if trailing && a.is_standard_layout() {
+        if let Some(bs) = b.as_slice() {
+            let mut out = a.into_owned();
+            let data =
+                out.as_slice_mut().ok_or_else(|| Error::internal("row-major array without a slice"))?;
+            let row = |r: &mut [T]| r.iter_mut().zip(bs).for_each(|(o, &y)| *o = f(*o, y));
+            if par {
+                data.par_chunks_mut(bs.len()).with_min_len(64).for_each(row);
+            } else {
+                data.chunks_mut(bs.len()).for_each(row);
+            }
+            return Ok(out);
+        }
     }
     broadcast_binary(&a, &b, f)
 }

@@ -382,8 +382,30 @@ pub fn reduce<T: Arith>(
     norm.sort_unstable();
     norm.dedup();
     let count: usize = norm.iter().map(|&i| a.shape()[i]).product();
-    let mut out: ArrayD<T> = a.to_owned();
-    for &ax in norm.iter().rev() {
+    // Summing over leading axes of a row-major array (bias gradients: all but the channel axis) is one
+    // pass adding rows into an accumulator, with no copy of the input and contiguous inner loops.
+    let leading = !norm.is_empty() && norm.iter().enumerate().all(|(i, &ax)| i == ax);
+    let fast = match (leading && matches!(kind, Reduce::Sum | Reduce::Mean), a.as_slice()) {
+        (true, Some(data)) => {
+            let inner: usize = a.shape()[norm.len()..].iter().product();
+            let mut acc = vec![T::default(); inner];
+            if inner > 0 {
+                for row in data.chunks_exact(inner) {
+                    for (s, &v) in acc.iter_mut().zip(row) {
+                        *s = s.add(v);
+                    }
+                }
+            }
+            Some(ArrayD::from_shape_vec(IxDyn(&a.shape()[norm.len()..]), acc)?)
+        }
+        _ => None,
+    };
+    let summed = fast.is_some();
+    let mut out: ArrayD<T> = match fast {
+        Some(out) => out,
+        None => a.to_owned(),
+    };
+    for &ax in norm.iter().rev().filter(|_| !summed) {
         out = match kind {
             Reduce::Sum | Reduce::Mean => out.fold_axis(Axis(ax), T::default(), |acc, &x| acc.add(x)),
             Reduce::Prod => out.fold_axis(Axis(ax), T::one(), |acc, &x| acc.mul(x)),
@@ -415,6 +437,12 @@ macro_rules! reduce_kernel {
             let keep = init.node.attrs.bool_or("keep_dims", false);
             Ok(Box::new(FnKernel(move |ctx: &mut OpKernelContext<'_>| {
                 let axes = int_values(ctx.input(1)?, concat!($name, "'s axes"))?;
+                if axes.is_empty() {
+                    // No axes: the input itself (a shared, copy-on-write array), not a copy of it.
+                    let input = ctx.take_input(0)?;
+                    ctx.output(input);
+                    return Ok(());
+                }
                 let out = crate::numeric_op!(ctx.input(0)?, a => reduce(a, &axes, keep, $kind)?, $name)?;
                 ctx.output(out);
                 Ok(())

@@ -60,29 +60,335 @@ pub fn gemm_matmul<T: GemmElement>(
     // strides are valid for the view's dimensions). The three do not overlap because `c` is freshly
     // allocated.
     unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst,
-            cs,
-            rs,
-            false,
-            a.as_ptr(),
-            a.strides()[1],
-            a.strides()[0],
-            b.as_ptr(),
-            b.strides()[1],
-            b.strides()[0],
-            T::ZERO,
-            T::ONE,
-            false,
-            false,
-            false,
-            parallelism,
-        );
+        let (a_rs, a_cs, b_rs, b_cs) = (a.strides()[0], a.strides()[1], b.strides()[0], b.strides()[1]);
+        let handled = cs == 1
+            && gemm_f32_fast(
+                m,
+                n,
+                k,
+                dst,
+                rs,
+                false,
+                (a.as_ptr(), a_rs, a_cs),
+                (b.as_ptr(), b_rs, b_cs),
+                threads,
+            );
+        if !handled {
+            gemm::gemm(
+                m,
+                n,
+                k,
+                dst,
+                cs,
+                rs,
+                false,
+                a.as_ptr(),
+                a_cs,
+                a_rs,
+                b.as_ptr(),
+                b_cs,
+                b_rs,
+                T::ZERO,
+                T::ONE,
+                false,
+                false,
+                false,
+                parallelism,
+            );
+        }
     }
     Ok(c)
+}
+
+/// Products smaller than this (multiply-adds) stay with `gemm`: the AVX-512 path's setup does not pay.
+const FAST_MIN_FLOPS: usize = 1 << 15;
+
+/// Products of the AVX-512 path below this many multiply-adds run on one thread.
+const FAST_PARALLEL_FLOPS: usize = 1 << 21;
+
+/// `c (m×n, row stride ldc, unit column stride) = a · b`, or `+=` when `accumulate`, through the AVX-512
+/// kernel below when `T` is `f32`, the CPU has AVX-512F and the product is big enough. Returns whether it
+/// ran; when it returns false nothing was touched and the caller must use `gemm`.
+///
+/// Why our own kernel: the `gemm` crate only uses AVX-512 with its `nightly` feature, so on a stable
+/// toolchain it runs 256-bit FMAs, half the throughput of CPUs with full-width AVX-512 units (Zen 5,
+/// the dev machine), where TensorFlow's oneDNN uses 512-bit ones.
+///
+/// # Safety
+/// `c` must be valid for writes (and reads when `accumulate`) of an m×n matrix with row stride `ldc` and
+/// column stride 1, and must not overlap the operands; `(ptr, row stride, column stride)` of `a` and `b`
+/// must address m×k and k×n matrices inside live allocations.
+#[allow(clippy::too_many_arguments)] // gemm's own shape: dimensions, operands and flags
+pub(crate) unsafe fn gemm_f32_fast<T: GemmElement>(
+    m: usize,
+    n: usize,
+    k: usize,
+    c: *mut T,
+    ldc: isize,
+    accumulate: bool,
+    a: (*const T, isize, isize),
+    b: (*const T, isize, isize),
+    threads: usize,
+) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::any::TypeId::of::<T>() != std::any::TypeId::of::<f32>()
+            || m.saturating_mul(n).saturating_mul(k) < FAST_MIN_FLOPS
+            || k == 0
+            || !avx512::available()
+        {
+            return false;
+        }
+        // Each extra task is a hand-off that waits for a core: only products of a few million
+        // multiply-adds and more are split (on 2 shared cores a late worker costs more than it saves).
+        let threads = if m * n * k >= FAST_PARALLEL_FLOPS { threads.max(1) } else { 1 };
+        // Safety: `T` is `f32` (checked above), so the casts only rename the type; the caller's contract
+        // covers the rest.
+        unsafe {
+            avx512::sgemm(
+                m,
+                n,
+                k,
+                c.cast::<f32>(),
+                ldc,
+                accumulate,
+                (a.0.cast::<f32>(), a.1, a.2),
+                (b.0.cast::<f32>(), b.1, b.2),
+                threads,
+            );
+        }
+        true
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (m, n, k, c, ldc, accumulate, a, b, threads);
+        false
+    }
+}
+
+/// A single-precision GEMM with a 12×32 AVX-512 register tile.
+///
+/// A is read in place through its strides (broadcast one element at a time, so any layout works); B is
+/// packed into 32-column panels. C is cut into row or column blocks, one rayon task per block; each
+/// element's sum runs over k in the same order whatever the thread count, so results are deterministic.
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use rayon::prelude::*;
+    use std::arch::x86_64::*;
+
+    /// Rows of the register tile.
+    const MR: usize = 12;
+    /// Columns of the register tile (two 16-lane vectors).
+    const NR: usize = 32;
+    /// Depth of one pass: a 32-column panel of B, `KC` deep, is 32 KiB and stays in L1.
+    const KC: usize = 256;
+    /// Rows of A swept per B panel (a multiple of MR): 192 rows × KC stay in L2.
+    const MC: usize = 192;
+
+    thread_local! {
+        /// Each thread's packed-B buffer, kept between calls so packing does not allocate every step.
+        static PACKED: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+
+    pub(super) fn available() -> bool {
+        std::arch::is_x86_feature_detected!("avx512f")
+    }
+
+    /// A raw pointer that may cross threads: tasks write disjoint row blocks of C.
+    #[derive(Clone, Copy)]
+    struct SendPtr<T>(T);
+    // Safety: only used for the C and operand pointers of `sgemm`, whose row blocks are disjoint across
+    // tasks (writes) or only read (operands).
+    unsafe impl<T> Send for SendPtr<T> {}
+    // Safety: as above.
+    unsafe impl<T> Sync for SendPtr<T> {}
+
+    /// See [`super::gemm_f32_fast`]; requires AVX-512F.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) unsafe fn sgemm(
+        m: usize,
+        n: usize,
+        k: usize,
+        c: *mut f32,
+        ldc: isize,
+        accumulate: bool,
+        a: (*const f32, isize, isize),
+        b: (*const f32, isize, isize),
+        threads: usize,
+    ) {
+        // Split C among tasks by row tiles, or by column panels when there are too few row tiles to
+        // balance (the MLP's 128-row products).
+        let panels = n.div_ceil(NR);
+        let tiles = m.div_ceil(MR);
+        let by_rows = tiles >= 4 * threads || panels < threads;
+        let units = if by_rows { tiles } else { panels };
+        let tasks = threads.clamp(1, units);
+        let per = units.div_ceil(tasks);
+        let (cp, ap, bp) = (SendPtr(c), SendPtr(a.0), SendPtr(b));
+        let run = |t: usize| {
+            let (cp, ap, bp) = (cp, ap, bp);
+            let (rows, cols) = if by_rows {
+                ((t * per * MR).min(m)..((t + 1) * per * MR).min(m), 0..n)
+            } else {
+                (0..m, (t * per * NR).min(n)..((t + 1) * per * NR).min(n))
+            };
+            if rows.is_empty() || cols.is_empty() {
+                return;
+            }
+            PACKED.with(|cell| {
+                let mut fresh = Vec::new();
+                let mut guard = cell.try_borrow_mut();
+                // Another gemm on this thread (rayon runs stolen jobs while a caller waits) may hold the
+                // cached buffer: then this one packs into its own.
+                let buf: &mut Vec<f32> = match guard.as_deref_mut() {
+                    Ok(cached) => cached,
+                    Err(_) => &mut fresh,
+                };
+                // Safety: `bp` addresses the k×n matrix the caller described; `cols` lies inside it.
+                let packed = unsafe { pack_b(bp.0, k, cols.clone(), buf) };
+                // Safety: the task's block is inside C and disjoint from other tasks'; `packed` holds the
+                // block's panels; the rest is the caller's contract.
+                unsafe { block(rows, cols, k, cp.0, ldc, accumulate, (ap.0, a.1, a.2), packed.as_ptr()) };
+            });
+        };
+        if tasks > 1 {
+            (0..tasks).into_par_iter().for_each(run);
+        } else {
+            run(0);
+        }
+    }
+
+    /// Packs columns `cols` (starting at a panel boundary) of B into 32-column panels, each `k` rows of
+    /// 32 contiguous floats, zero-padded past the last column. Read in place, a panel's rows sit a
+    /// power-of-two stride apart (n = 64, 256) and fall into a few L1 sets, evicting each other instead
+    /// of staying in cache across the row tiles that reuse them. Each task packs the panels it uses, so a
+    /// product has one parallel region, not two.
+    unsafe fn pack_b(
+        b: (*const f32, isize, isize),
+        k: usize,
+        cols: std::ops::Range<usize>,
+        buf: &mut Vec<f32>,
+    ) -> &[f32] {
+        let panels = cols.len().div_ceil(NR);
+        let len = panels * k * NR;
+        if buf.len() < len {
+            buf.resize(len, 0.0);
+        }
+        let (b0, b_rs, b_cs) = b;
+        for (jp, panel) in buf[..len].chunks_exact_mut(k * NR).enumerate() {
+            let j0 = cols.start + jp * NR;
+            let width = NR.min(cols.end - j0);
+            for (p, row) in panel.chunks_exact_mut(NR).enumerate() {
+                let src = b0.offset(p as isize * b_rs + j0 as isize * b_cs);
+                if b_cs == 1 {
+                    // Safety: row p, columns j0..j0 + width are inside B.
+                    row[..width].copy_from_slice(unsafe { std::slice::from_raw_parts(src, width) });
+                } else {
+                    for (j, v) in row[..width].iter_mut().enumerate() {
+                        // Safety: as above, one element at a time.
+                        *v = unsafe { *src.offset(j as isize * b_cs) };
+                    }
+                }
+                row[width..].fill(0.0);
+            }
+        }
+        &buf[..len]
+    }
+
+    /// Rows `rows` and columns `cols` (starting at a panel boundary) of C, from packed B panels.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn block(
+        rows: std::ops::Range<usize>,
+        cols: std::ops::Range<usize>,
+        k: usize,
+        c: *mut f32,
+        ldc: isize,
+        accumulate: bool,
+        a: (*const f32, isize, isize),
+        packed: *const f32,
+    ) {
+        let mut pc = 0;
+        while pc < k {
+            let kc = KC.min(k - pc);
+            let acc = accumulate || pc > 0;
+            let mut ic = rows.start;
+            while ic < rows.end {
+                let mc = MC.min(rows.end - ic);
+                let mut jc = cols.start;
+                while jc < cols.end {
+                    let nr = NR.min(cols.end - jc);
+                    let mask = |from: usize| -> u16 {
+                        let w = nr.saturating_sub(from).min(16);
+                        if w == 16 {
+                            u16::MAX
+                        } else {
+                            (1u16 << w) - 1
+                        }
+                    };
+                    let (m0, m1) = (mask(0), mask(16));
+                    let bj = packed.add((((jc - cols.start) / NR) * k + pc) * NR);
+                    let mut ir = ic;
+                    while ir < ic + mc {
+                        let mr = MR.min(ic + mc - ir);
+                        let ai = a.0.offset(ir as isize * a.1 + pc as isize * a.2);
+                        let ci = c.offset(ir as isize * ldc + jc as isize);
+                        // Safety: the tile lies inside the matrices (mr, nr and kc are clipped to them).
+                        unsafe { kernel(kc, ai, a.1, a.2, mr, bj, NR as isize, m0, m1, ci, ldc, acc) };
+                        ir += MR;
+                    }
+                    jc += NR;
+                }
+                ic += mc;
+            }
+            pc += kc;
+        }
+    }
+
+    /// One MR×32 tile of C over `kc` steps of k. Rows of A past `mr` re-read row 0 (always valid) and
+    /// are not stored; columns past the masks are neither loaded nor stored (so the second vector's address may lie past
+    /// the end when the tile is at most 16 wide: hence `wrapping_add`).
+    #[target_feature(enable = "avx512f")]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn kernel(
+        kc: usize,
+        a: *const f32,
+        a_rs: isize,
+        a_cs: isize,
+        mr: usize,
+        b: *const f32,
+        ldb: isize,
+        m0: u16,
+        m1: u16,
+        c: *mut f32,
+        ldc: isize,
+        accumulate: bool,
+    ) {
+        let mut acc = [[_mm512_setzero_ps(); 2]; MR];
+        let mut rows = [a; MR];
+        for (i, r) in rows.iter_mut().enumerate() {
+            *r = a.offset(if i < mr { i as isize * a_rs } else { 0 });
+        }
+        for p in 0..kc as isize {
+            let bp = b.offset(p * ldb);
+            let b0 = _mm512_maskz_loadu_ps(m0, bp);
+            let b1 = _mm512_maskz_loadu_ps(m1, bp.wrapping_add(16));
+            for i in 0..MR {
+                let av = _mm512_set1_ps(*rows[i].offset(p * a_cs));
+                acc[i][0] = _mm512_fmadd_ps(av, b0, acc[i][0]);
+                acc[i][1] = _mm512_fmadd_ps(av, b1, acc[i][1]);
+            }
+        }
+        for (i, row) in acc.iter().enumerate().take(mr) {
+            let ci = c.offset(i as isize * ldc);
+            let (mut v0, mut v1) = (row[0], row[1]);
+            if accumulate {
+                v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, ci));
+                v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, ci.wrapping_add(16)));
+            }
+            _mm512_mask_storeu_ps(ci, m0, v0);
+            _mm512_mask_storeu_ps(ci.wrapping_add(16), m1, v1);
+        }
+    }
 }
 
 struct MatMul {
@@ -141,6 +447,49 @@ mod tests {
         assert_eq!(gemm_matmul(a.view(), b.view(), 1)?, a.dot(&b));
         assert_eq!(gemm_matmul(b.t(), a.t(), 2)?, b.t().dot(&a.t()));
         assert!(gemm_matmul(a.view(), a.view(), 1).is_err());
+        Ok(())
+    }
+
+    /// The AVX-512 path (where the CPU has it) against a plain triple loop, on shapes with partial
+    /// tiles, several k passes, transposed operands and accumulation.
+    #[test]
+    fn fast_f32_path_matches_the_definition() -> Result<()> {
+        for (m, n, k) in [(13, 33, 300), (128, 10, 256), (40, 16, 77), (25, 64, 800), (7, 100, 64)] {
+            let a: Vec<f32> = (0..m * k).map(|i| ((i * 7) % 13) as f32 / 13.0 - 0.5).collect();
+            let b: Vec<f32> = (0..k * n).map(|i| ((i * 5) % 11) as f32 / 11.0 - 0.5).collect();
+            let a2 = Array2::from_shape_vec((m, k), a.clone())?;
+            let b2 = Array2::from_shape_vec((k, n), b.clone())?;
+            let bt = b2.t().as_standard_layout().into_owned();
+            let expected = a2.dot(&b2);
+            for threads in [1, 2] {
+                let got = gemm_matmul(a2.view(), b2.view(), threads)?;
+                let got_t = gemm_matmul(a2.t().as_standard_layout().t(), bt.t(), threads)?;
+                for (g, e) in got.iter().chain(got_t.iter()).zip(expected.iter().chain(expected.iter())) {
+                    assert!((g - e).abs() < 1e-3, "{m}x{n}x{k}: {g} vs {e}");
+                }
+                // `+=`: C starts at ones.
+                let mut c = vec![1.0f32; m * n];
+                // Safety: `c` is m×n row-major and owned here; `a` and `b` are m×k and k×n row-major.
+                let ran = unsafe {
+                    gemm_f32_fast(
+                        m,
+                        n,
+                        k,
+                        c.as_mut_ptr(),
+                        n as isize,
+                        true,
+                        (a.as_ptr(), k as isize, 1),
+                        (b.as_ptr(), n as isize, 1),
+                        threads,
+                    )
+                };
+                if ran {
+                    for (g, e) in c.iter().zip(expected.iter()) {
+                        assert!((g - (e + 1.0)).abs() < 1e-3, "{m}x{n}x{k} accumulate: {g} vs {e}");
+                    }
+                }
+            }
+        }
         Ok(())
     }
 }

@@ -128,10 +128,9 @@ fn max_pool_typed<T: Arith>(x: &Tensor, g: &PoolGeom, threads: usize) -> Result<
                 let (ys, xr) = g.window(oy, ox);
                 for y in ys {
                     for x in xr.clone() {
+                        // A select rather than a branch, so the loop over channels vectorizes.
                         for (d, &v) in dst.iter_mut().zip(&img[(y * g.w + x) * g.c..][..g.c]) {
-                            if v > *d || v.is_nan() {
-                                *d = v;
-                            }
+                            *d = if v > *d || v.is_nan() { v } else { *d };
                         }
                     }
                 }
@@ -149,31 +148,35 @@ fn max_pool_grad_typed<T: Arith>(x: &Tensor, dy: &Tensor, g: &PoolGeom, threads:
     per_image(&mut dx, g.image_len(), g.parallel(threads), |b, d| {
         let img = &xs[b * g.image_len()..][..g.image_len()];
         let grad = &dys[b * g.out_len()..][..g.out_len()];
-        // Per window, track every channel's maximum at once: the inner loop runs over contiguous
-        // channels, so it vectorizes, instead of scanning the window once per channel.
+        // Two branch-free passes per window, each over contiguous channels so they vectorize: the
+        // window's maximum per channel (NaN wins, as in the forward pass), then the gradient goes to the
+        // first position holding it (`done` keeps later ties from taking it again).
         let mut best = vec![T::lowest(); g.c];
-        let mut at = vec![usize::MAX; g.c];
+        let mut done = vec![false; g.c];
         for oy in 0..g.oh {
             for ox in 0..g.ow {
                 let (ys, xr) = g.window(oy, ox);
                 best.fill(T::lowest());
-                at.fill(usize::MAX);
-                for y in ys {
+                for y in ys.clone() {
                     for x in xr.clone() {
-                        let base = (y * g.w + x) * g.c;
-                        for (ch, &v) in img[base..][..g.c].iter().enumerate() {
-                            let m = best[ch];
-                            if at[ch] == usize::MAX || v > m || (v.is_nan() && !m.is_nan()) {
-                                best[ch] = v;
-                                at[ch] = base + ch;
-                            }
+                        for (b, &v) in best.iter_mut().zip(&img[(y * g.w + x) * g.c..][..g.c]) {
+                            *b = if v > *b || v.is_nan() { v } else { *b };
                         }
                     }
                 }
+                done.fill(false);
                 let src = &grad[(oy * g.ow + ox) * g.c..][..g.c];
-                for (&i, &s) in at.iter().zip(src) {
-                    if let Some(slot) = d.get_mut(i) {
-                        *slot = slot.add(s);
+                for y in ys {
+                    for x in xr.clone() {
+                        let base = (y * g.w + x) * g.c;
+                        let row = img[base..][..g.c].iter().zip(&best).zip(src);
+                        for ((dst, done), ((&v, &b), &s)) in
+                            d[base..][..g.c].iter_mut().zip(&mut done).zip(row)
+                        {
+                            let hit = !*done && (v == b || (v.is_nan() && b.is_nan()));
+                            *dst = dst.add(if hit { s } else { T::default() });
+                            *done |= hit;
+                        }
                     }
                 }
             }
