@@ -62,6 +62,7 @@ impl DirectSession {
 
     /// A session with these options.
     pub fn with_options(graph: Arc<Graph>, options: SessionOptions) -> DirectSession {
+        crate::allocator_tuning::retain_freed_memory();
         let threads = if options.intra_op_parallelism_threads > 0 {
             options.intra_op_parallelism_threads
         } else {

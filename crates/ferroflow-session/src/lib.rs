@@ -20,6 +20,7 @@
 //! # Ok::<(), ferroflow_core::Error>(())
 //! ```
 
+mod allocator_tuning;
 mod background;
 mod direct_session;
 mod execution_plan;
