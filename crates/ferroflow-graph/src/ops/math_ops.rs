@@ -153,12 +153,7 @@ impl GraphBuilder {
             Some(a) => a.iter().map(|&v| v as i32).collect(),
             None => match shape.rank() {
                 Some(r) => (0..r as i32).collect(),
-                None => {
-                    return Err(Error::invalid_argument(format!(
-                        "{op_type} over all axes of '{}' needs a known rank",
-                        self.output_name(x)
-                    )))
-                }
+                None => return self.reduction_over_unknown_rank(op_type, x, keep_dims),
             },
         };
         let out = reduced_shape(&shape, axes, keep_dims)
@@ -169,6 +164,21 @@ impl GraphBuilder {
             .attr("keep_dims", AttrValue::Bool(keep_dims))
             .output(dtype, out);
         Ok(self.add_node(spec)?.output(0))
+    }
+
+    /// Every axis of a tensor whose rank is only known at run time: TF reduces over `Range(Rank(x))`; the
+    /// same result comes from reducing the flattened tensor, reshaped to all-ones dims for `keep_dims`.
+    fn reduction_over_unknown_rank(&mut self, op_type: &str, x: Output, keep_dims: bool) -> Result<Output> {
+        let flat = self.reshape(x, &[-1])?;
+        let reduced = self.reduction(op_type, flat, Some(&[0]), false)?;
+        if !keep_dims {
+            return Ok(reduced);
+        }
+        let rank = self.rank(x)?;
+        let dims = self.expand_dims(rank, 0)?;
+        let one = self.constant(Tensor::scalar(1i32))?;
+        let ones = self.fill(dims, one)?;
+        self.reshape_to(reduced, ones)
     }
 
     /// A reduction over axes given as an int32 tensor computed at run time (used by gradients).

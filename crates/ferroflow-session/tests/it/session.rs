@@ -386,3 +386,30 @@ fn summary_ops_serialize_what_the_summary_crate_builds() -> Result<()> {
     assert!(err.message().contains("Duplicate tag same"), "{err}");
     Ok(())
 }
+
+#[test]
+fn reductions_over_every_axis_of_a_tensor_of_unknown_rank() -> Result<()> {
+    let mut g = GraphBuilder::new();
+    let x = g.placeholder(DType::F32, PartialShape::unknown(), "x")?;
+    let sum = g.reduce_sum(x, None, false)?;
+    let mean = g.reduce_mean(x, None, false)?;
+    let max = g.reduce_max(x, None, false)?;
+    let kept = g.reduce_sum(x, None, true)?;
+    let dx = g.gradients(&[mean], &[x], None)?[0]
+        .ok_or_else(|| ferroflow_core::Error::internal("no gradient of the mean"))?;
+    let mut sess = DirectSession::new(g.finalize());
+    let cube = Tensor::from_vec(&[2, 2, 2], (1..=8).map(|v| v as f32).collect())?;
+    let out = sess.run(vec![sum, mean, max, kept, dx], &[(x, cube)])?;
+    assert_eq!(out.get(0)?.scalar::<f32>()?, 36.0);
+    assert_eq!(out.get(1)?.scalar::<f32>()?, 4.5);
+    assert_eq!(out.get(2)?.scalar::<f32>()?, 8.0);
+    assert_eq!(out.get(3)?.tensor()?.shape(), &[1, 1, 1]);
+    assert_eq!(out.get(3)?.tensor()?.to_vec::<f32>()?, vec![36.0]);
+    assert_eq!(out.get(4)?.tensor()?.shape(), &[2, 2, 2]);
+    assert_eq!(out.get(4)?.tensor()?.to_vec::<f32>()?, vec![0.125; 8]);
+    // The same graph takes a matrix: the rank is read at run time.
+    let out = sess.run(vec![sum, kept], &[(x, Tensor::from_vec(&[2, 3], vec![1.0f32; 6])?)])?;
+    assert_eq!(out.get(0)?.scalar::<f32>()?, 6.0);
+    assert_eq!(out.get(1)?.tensor()?.shape(), &[1, 1]);
+    Ok(())
+}
