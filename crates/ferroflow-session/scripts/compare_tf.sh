@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Side-by-side step times of the tf1_bench.py reference models, ferroflow's raw DirectSession
-# (examples/step_time.rs) against TensorFlow's raw Session, and the peak RSS of each process.
+# (the facade's examples/bench_step.rs) against TensorFlow's raw Session, and the peak RSS of each process.
 #
 # The two runs alternate ROUNDS times per model and the ratio of medians is printed: on a shared 2-core
 # machine the load moves by 2x within minutes, so only runs taken side by side compare.
@@ -15,8 +15,8 @@ rounds="${ROUNDS:-3}"
 threads="${THREADS:-0}"
 ours_threads="${OUR_THREADS:-$threads}"
 if [ "$#" -gt 0 ]; then models=("$@"); else models=(tiny mlp cnn); fi
-cargo build --release -q --example step_time -p ferroflow-session
-bin="${CARGO_TARGET_DIR:-target}/release/examples/step_time"
+cargo build --release -q --example bench_step -p ferroflow
+bin="${CARGO_TARGET_DIR:-target}/release/examples/bench_step"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 for model in "${models[@]}"; do
