@@ -43,8 +43,10 @@ pub(crate) fn execute_concurrently(
         let mut inputs = Vec::with_capacity(step.inputs.len());
         for &(slot, _) in &step.inputs {
             let s = slot as usize;
-            let last = remaining_reads[s].fetch_sub(1, Ordering::AcqRel) == 1;
+            // Count the read under the slot's lock: counted outside, an earlier reader could still be
+            // waiting for the lock when the last one takes the value, and find the slot empty.
             let mut cell = slots[s].lock();
+            let last = remaining_reads[s].fetch_sub(1, Ordering::AcqRel) == 1;
             let t = if last { cell.take() } else { cell.clone() };
             inputs.push(t.ok_or_else(|| Error::internal(format!("input slot {slot} is empty")))?);
         }

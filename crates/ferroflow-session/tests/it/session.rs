@@ -341,6 +341,27 @@ fn concurrent_executor_agrees_with_the_ordered_one() -> Result<()> {
     Ok(())
 }
 
+/// Readers of one tensor finishing in any order: the last one takes the value, and no earlier reader may
+/// find its slot emptied (this raced: "input slot N is empty").
+#[test]
+fn concurrent_executor_gives_every_reader_of_a_tensor_its_value() -> Result<()> {
+    use ferroflow_session::SessionOptions;
+    let mut g = GraphBuilder::new();
+    let x = g.placeholder(DType::F32, PartialShape::new(vec![Some(64)]), "x")?;
+    let readers = (0..12).map(|i| if i % 2 == 0 { g.square(x) } else { g.neg(x) }).collect::<Result<Vec<_>>>()?;
+    let sum = g.add_n(&readers)?;
+    let total = g.reduce_sum(sum, None, false)?;
+    let options = SessionOptions { inter_op_parallelism_threads: 4, ..Default::default() };
+    let mut sess = DirectSession::with_options(g.finalize(), options);
+    let xs = Tensor::from_vec(&[64], (0..64).map(|v| v as f32 / 64.0).collect::<Vec<_>>())?;
+    let expected: f32 = (0..64).map(|v| v as f32 / 64.0).map(|v| 6.0 * (v * v - v)).sum();
+    for _ in 0..2000 {
+        let got = sess.run(total, &[(x, xs.clone())])?.into_tensor()?.scalar_value::<f32>()?;
+        assert!((got - expected).abs() < 1e-3, "{got} vs {expected}");
+    }
+    Ok(())
+}
+
 #[test]
 fn concurrent_executor_reports_kernel_errors() -> Result<()> {
     use ferroflow_session::SessionOptions;
