@@ -1,6 +1,6 @@
 //! Times one SGD step of a `tf1_bench.py` reference model in a raw session and prints the same JSON
 //! fields as `tf1_bench.py --mode session`.
-//! Usage: bench_step --model mlp|cnn|tiny [--steps 200] [--warmup 20] [--threads 0] [--profile] [--nodes]
+//! Usage: bench_step --model mlp|cnn|tiny [--steps 200] [--warmup 20] [--threads 0] [--inter 0] [--profile] [--nodes]
 //!
 //! `--profile` traces the timed steps and prints, per op type, the summed kernel time per step (to
 //! stderr), to see where a step goes; `--nodes` does the same per node.
@@ -26,13 +26,21 @@ fn main() -> Result<()> {
             .parse::<usize>()
             .map_err(|e| Error::invalid_argument(format!("{name}: {e}")))
     };
-    let (steps, warmup, threads) =
-        (parse("--steps", "200")?, parse("--warmup", "20")?, parse("--threads", "0")?);
+    let (steps, warmup, threads, inter) = (
+        parse("--steps", "200")?,
+        parse("--warmup", "20")?,
+        parse("--threads", "0")?,
+        parse("--inter", "0")?,
+    );
     let by_node = args.iter().any(|a| a == "--nodes");
     let profile = by_node || args.iter().any(|a| a == "--profile");
     let mut g = GraphBuilder::new();
     let m = build_reference(&mut g, model)?;
-    let options = SessionOptions { intra_op_parallelism_threads: threads, ..Default::default() };
+    let options = SessionOptions {
+        intra_op_parallelism_threads: threads,
+        inter_op_parallelism_threads: inter,
+        ..Default::default()
+    };
     let mut sess = DirectSession::with_options(g.finalize(), options);
     sess.run(m.init, &[])?;
     let (xb, yb) = reference_batch(model)?;

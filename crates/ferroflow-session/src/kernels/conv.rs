@@ -1,10 +1,13 @@
-//! 2-D convolutions (NHWC input, HWIO filter): `Conv2D` and its two backprops through im2col + `gemm`,
-//! and the depthwise family with direct loops.
+//! 2-D convolutions (NHWC input, HWIO filter): `Conv2D` and its two backprops, in f32 on AVX-512 CPUs
+//! as GEMMs that read the input in place ([`implicit_gemm`]), otherwise through im2col + `gemm`; and the
+//! depthwise family with direct loops.
 //!
 //! The batch is cut into chunks of a few images, so the im2col matrix of a chunk stays in cache; chunks
 //! run on rayon with one single-threaded `gemm` each, and their scratch buffers are kept by the kernel
 //! and reused from step to step.
 #![allow(unsafe_code)]
+
+mod implicit_gemm;
 
 use super::math::Arith;
 use super::matmul::GemmElement;
@@ -37,17 +40,33 @@ const SHORT_RUN: usize = 8;
 pub trait ConvElement: GemmElement + Arith {
     /// The scratch buffers of this type in a pool.
     fn buffers(pool: &ScratchPool) -> &Mutex<Vec<Vec<Self>>>;
+    /// The values as `f32`, when that is the type (the implicit-GEMM path is single precision).
+    fn as_f32(values: &[Self]) -> Option<&[f32]>;
+    /// As [`ConvElement::as_f32`], writable.
+    fn as_f32_mut(values: &mut [Self]) -> Option<&mut [f32]>;
 }
 
 impl ConvElement for f32 {
     fn buffers(pool: &ScratchPool) -> &Mutex<Vec<Vec<Self>>> {
         &pool.f32
     }
+    fn as_f32(values: &[Self]) -> Option<&[f32]> {
+        Some(values)
+    }
+    fn as_f32_mut(values: &mut [Self]) -> Option<&mut [f32]> {
+        Some(values)
+    }
 }
 
 impl ConvElement for f64 {
     fn buffers(pool: &ScratchPool) -> &Mutex<Vec<Vec<Self>>> {
         &pool.f64
+    }
+    fn as_f32(_: &[Self]) -> Option<&[f32]> {
+        None
+    }
+    fn as_f32_mut(_: &mut [Self]) -> Option<&mut [f32]> {
+        None
     }
 }
 
@@ -361,6 +380,11 @@ pub fn conv2d_forward<T: ConvElement>(
         return to_tensor(&[g.n, g.oh, g.ow, g.oc], out);
     }
     let (xs, ws) = (contiguous::<T>(x)?, contiguous::<T>(filter)?);
+    if let (Some(x32), Some(w32), Some(out32)) = (T::as_f32(&xs), T::as_f32(&ws), T::as_f32_mut(&mut out)) {
+        if implicit_gemm::forward(&g, x32, w32, out32, threads, pool)? {
+            return to_tensor(&[g.n, g.oh, g.ow, g.oc], out);
+        }
+    }
     let chunk = g.chunk(threads);
     let run = |(i, out): (usize, &mut [T])| -> Result<()> {
         let imgs = out.len() / (pixels * g.oc).max(1);
@@ -408,6 +432,11 @@ pub fn conv2d_backprop_input_compute<T: ConvElement>(
         return to_tensor(input_shape, dx);
     }
     let (dys, ws) = (contiguous::<T>(dy)?, contiguous::<T>(filter)?);
+    if let (Some(w32), Some(dy32), Some(dx32)) = (T::as_f32(&ws), T::as_f32(&dys), T::as_f32_mut(&mut dx)) {
+        if implicit_gemm::backprop_input(&g, w32, dy32, dx32, threads, pool)? {
+            return to_tensor(input_shape, dx);
+        }
+    }
     let chunk = g.chunk(threads);
     let run = |(i, dx): (usize, &mut [T])| -> Result<()> {
         let imgs = dx.len() / g.image_len().max(1);
@@ -463,6 +492,12 @@ pub fn conv2d_backprop_filter_compute<T: ConvElement>(
         return to_tensor(filter_shape, vec![T::ZERO; k * g.oc]);
     }
     let (xs, dys) = (contiguous::<T>(x)?, contiguous::<T>(dy)?);
+    if let (Some(x32), Some(dy32)) = (T::as_f32(&xs), T::as_f32(&dys)) {
+        let mut dw = vec![0.0f32; k * g.oc];
+        if implicit_gemm::backprop_filter(&g, x32, dy32, &mut dw, threads, pool)? {
+            return Ok(Tensor::from(ArrayD::from_shape_vec(IxDyn(filter_shape), dw)?));
+        }
+    }
     let chunk = g.chunk(threads);
     let n_chunks = g.n.div_ceil(chunk);
     let partial = |acc: &mut Vec<T>, i: usize, inner: usize| -> Result<()> {

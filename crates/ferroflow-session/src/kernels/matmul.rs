@@ -166,7 +166,94 @@ pub(crate) unsafe fn gemm_f32_fast<T: GemmElement>(
     }
 }
 
-/// A single-precision GEMM with a 12×32 AVX-512 register tile.
+/// Values a k×n matrix takes once packed by [`pack_panels`].
+pub(crate) fn panels_len(k: usize, n: usize) -> usize {
+    n.div_ceil(32) * k * 32
+}
+
+/// Packs a row-major k×n matrix into the 32-column panels [`gather_gemm`] reads, in `buf` (of
+/// [`panels_len`] values).
+///
+/// # Errors
+/// `Internal` when `b` or `buf` is smaller than the dimensions say.
+pub(crate) fn pack_panels(b: &[f32], k: usize, n: usize, buf: &mut [f32]) -> Result<()> {
+    if b.len() < k * n || buf.len() < panels_len(k, n) {
+        return Err(Error::internal(format!("pack_panels: buffers do not fit a {k}x{n} matrix")));
+    }
+    #[cfg(target_arch = "x86_64")]
+    // Safety: `b` holds the k×n row-major matrix (checked above) and `buf` the packed panels.
+    unsafe {
+        avx512::pack_b((b.as_ptr(), n as isize, 1), k, 0..n, buf);
+    }
+    Ok(())
+}
+
+/// Whether [`gather_gemm`] runs on this CPU.
+pub(crate) fn gather_gemm_available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        avx512::available()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// `c (m×n, row-major) = a · b`, or `+=` when `accumulate`, on this thread, where A is read in place
+/// through two offset tables: `a(i, p) = base[rows[i] + cols[p]]` (a convolution's im2col matrix, without
+/// writing it out), and B comes packed by [`pack_panels`]. Returns false, touching nothing, when the CPU
+/// lacks AVX-512 (see [`gather_gemm_available`]).
+///
+/// # Errors
+/// `Internal` when an offset or a buffer does not fit (a bug of the caller).
+#[allow(clippy::too_many_arguments)] // a GEMM's shape: dimensions, operands and flags
+pub(crate) fn gather_gemm(
+    (m, n, k): (usize, usize, usize),
+    c: &mut [f32],
+    accumulate: bool,
+    base: &[f32],
+    rows: &[isize],
+    cols: &[isize],
+    packed: &[f32],
+) -> Result<bool> {
+    if !gather_gemm_available() {
+        return Ok(false);
+    }
+    let span = |t: &[isize]| (t.iter().copied().min().unwrap_or(0), t.iter().copied().max().unwrap_or(0));
+    let ((rlo, rhi), (clo, chi)) = (span(rows), span(cols));
+    let inside = rlo + clo >= 0 && usize::try_from(rhi + chi).is_ok_and(|hi| hi < base.len());
+    if rows.len() != m || cols.len() != k || c.len() < m * n || packed.len() < panels_len(k, n) || !inside {
+        return Err(Error::internal(format!("gather_gemm: operands do not fit {m}x{k} · {k}x{n}")));
+    }
+    if m == 0 || n == 0 || k == 0 {
+        if !accumulate {
+            c[..m * n].fill(0.0);
+        }
+        return Ok(true);
+    }
+    #[cfg(target_arch = "x86_64")]
+    // Safety: AVX-512F is available (checked above); every a(i, p) = base[rows[i] + cols[p]] lies in
+    // `base` because the smallest and largest offsets do; `packed` and `c` are big enough and `c` is a
+    // unique borrow.
+    unsafe {
+        avx512::sgemm_gather(
+            m,
+            n,
+            k,
+            c.as_mut_ptr(),
+            n as isize,
+            accumulate,
+            base.as_ptr(),
+            rows,
+            cols,
+            packed.as_ptr(),
+        );
+    }
+    Ok(true)
+}
+
+/// A single-precision GEMM with an 8×32 AVX-512 register tile.
 ///
 /// A is read in place through its strides (broadcast one element at a time, so any layout works); B is
 /// packed into 32-column panels. C is cut into row or column blocks, one rayon task per block; each
@@ -176,8 +263,10 @@ mod avx512 {
     use rayon::prelude::*;
     use std::arch::x86_64::*;
 
-    /// Rows of the register tile.
-    const MR: usize = 12;
+    /// Rows of the register tile: 16 accumulators, two B vectors and a broadcast fit the 32 vector
+    /// registers. With 12 rows LLVM loads all 12 broadcasts ahead of the multiply-adds and spills
+    /// accumulators to the stack (the conv products ran ~40% slower).
+    const MR: usize = 8;
     /// Columns of the register tile (two 16-lane vectors).
     const NR: usize = 32;
     /// Depth of one pass: a 32-column panel of B, `KC` deep, is 32 KiB and stays in L1.
@@ -244,6 +333,10 @@ mod avx512 {
                     Ok(cached) => cached,
                     Err(_) => &mut fresh,
                 };
+                let len = cols.len().div_ceil(NR) * k * NR;
+                if buf.len() < len {
+                    buf.resize(len, 0.0);
+                }
                 // Safety: `bp` addresses the k×n matrix the caller described; `cols` lies inside it.
                 let packed = unsafe { pack_b(bp.0, k, cols.clone(), buf) };
                 // Safety: the task's block is inside C and disjoint from other tasks'; `packed` holds the
@@ -263,17 +356,13 @@ mod avx512 {
     /// power-of-two stride apart (n = 64, 256) and fall into a few L1 sets, evicting each other instead
     /// of staying in cache across the row tiles that reuse them. Each task packs the panels it uses, so a
     /// product has one parallel region, not two.
-    unsafe fn pack_b(
+    pub(super) unsafe fn pack_b(
         b: (*const f32, isize, isize),
         k: usize,
         cols: std::ops::Range<usize>,
-        buf: &mut Vec<f32>,
+        buf: &mut [f32],
     ) -> &[f32] {
-        let panels = cols.len().div_ceil(NR);
-        let len = panels * k * NR;
-        if buf.len() < len {
-            buf.resize(len, 0.0);
-        }
+        let len = cols.len().div_ceil(NR) * k * NR;
         let (b0, b_rs, b_cs) = b;
         for (jp, panel) in buf[..len].chunks_exact_mut(k * NR).enumerate() {
             let j0 = cols.start + jp * NR;
@@ -307,33 +396,29 @@ mod avx512 {
         a: (*const f32, isize, isize),
         packed: *const f32,
     ) {
+        let depth = pass_depth(k);
         let mut pc = 0;
         while pc < k {
-            let kc = KC.min(k - pc);
+            let kc = depth.min(k - pc);
             let acc = accumulate || pc > 0;
             let mut ic = rows.start;
             while ic < rows.end {
                 let mc = MC.min(rows.end - ic);
                 let mut jc = cols.start;
                 while jc < cols.end {
-                    let nr = NR.min(cols.end - jc);
-                    let mask = |from: usize| -> u16 {
-                        let w = nr.saturating_sub(from).min(16);
-                        if w == 16 {
-                            u16::MAX
-                        } else {
-                            (1u16 << w) - 1
-                        }
-                    };
-                    let (m0, m1) = (mask(0), mask(16));
+                    let (m0, m1) = masks(NR.min(cols.end - jc));
                     let bj = packed.add((((jc - cols.start) / NR) * k + pc) * NR);
                     let mut ir = ic;
                     while ir < ic + mc {
                         let mr = MR.min(ic + mc - ir);
                         let ai = a.0.offset(ir as isize * a.1 + pc as isize * a.2);
+                        let mut rows = [ai; MR];
+                        for (i, r) in rows.iter_mut().enumerate().take(mr) {
+                            *r = ai.offset(i as isize * a.1);
+                        }
                         let ci = c.offset(ir as isize * ldc + jc as isize);
                         // Safety: the tile lies inside the matrices (mr, nr and kc are clipped to them).
-                        unsafe { kernel(kc, ai, a.1, a.2, mr, bj, NR as isize, m0, m1, ci, ldc, acc) };
+                        unsafe { kernel(kc, &rows, Stride(a.2), mr, bj, m0, m1, ci, ldc, acc) };
                         ir += MR;
                     }
                     jc += NR;
@@ -344,19 +429,57 @@ mod avx512 {
         }
     }
 
-    /// One MR×32 tile of C over `kc` steps of k. Rows of A past `mr` re-read row 0 (always valid) and
-    /// are not stored; columns past the masks are neither loaded nor stored (so the second vector's address may lie past
-    /// the end when the tile is at most 16 wide: hence `wrapping_add`).
+    /// The depth of each pass over k: at most [`KC`], in passes of equal depth, so no short last pass
+    /// pays a full load and store of C for a few multiply-adds (k = 800 runs 4 × 200, not 3 × 256 + 32).
+    fn pass_depth(k: usize) -> usize {
+        k.div_ceil(k.div_ceil(KC).max(1)).max(1)
+    }
+
+    /// Where column `p` of A lies relative to the start of a row: a constant stride for a strided
+    /// matrix, a table for the im2col matrix a convolution reads in place.
+    pub(super) trait AColumns: Copy {
+        /// The offset, in elements, of column `p` from the start of a row.
+        ///
+        /// # Safety
+        /// `p` must be a column of the block the value was made for.
+        unsafe fn offset(self, p: isize) -> isize;
+    }
+
+    /// Columns `stride` elements apart.
+    #[derive(Clone, Copy)]
+    pub(super) struct Stride(pub(super) isize);
+
+    impl AColumns for Stride {
+        #[inline(always)]
+        unsafe fn offset(self, p: isize) -> isize {
+            p * self.0
+        }
+    }
+
+    /// Column `p` at `table[p]`.
+    #[derive(Clone, Copy)]
+    pub(super) struct Offsets(pub(super) *const isize);
+
+    impl AColumns for Offsets {
+        #[inline(always)]
+        unsafe fn offset(self, p: isize) -> isize {
+            // Safety: the caller's contract: `p` indexes the block's part of the table.
+            unsafe { *self.0.offset(p) }
+        }
+    }
+
+    /// One MR×32 tile of C over `kc` steps of k, with A's row `i` starting at `rows[i]` (rows past `mr`
+    /// repeat a valid row and are not stored). Columns past the masks are neither loaded nor stored (so
+    /// the second vector's address may lie past the end when the tile is at most 16 wide: hence
+    /// `wrapping_add`).
     #[target_feature(enable = "avx512f")]
     #[allow(clippy::too_many_arguments)]
-    unsafe fn kernel(
+    unsafe fn kernel<A: AColumns>(
         kc: usize,
-        a: *const f32,
-        a_rs: isize,
-        a_cs: isize,
+        rows: &[*const f32; MR],
+        cols: A,
         mr: usize,
         b: *const f32,
-        ldb: isize,
         m0: u16,
         m1: u16,
         c: *mut f32,
@@ -364,16 +487,13 @@ mod avx512 {
         accumulate: bool,
     ) {
         let mut acc = [[_mm512_setzero_ps(); 2]; MR];
-        let mut rows = [a; MR];
-        for (i, r) in rows.iter_mut().enumerate() {
-            *r = a.offset(if i < mr { i as isize * a_rs } else { 0 });
-        }
         for p in 0..kc as isize {
-            let bp = b.offset(p * ldb);
+            let bp = b.offset(p * NR as isize);
             let b0 = _mm512_maskz_loadu_ps(m0, bp);
             let b1 = _mm512_maskz_loadu_ps(m1, bp.wrapping_add(16));
+            let off = cols.offset(p);
             for i in 0..MR {
-                let av = _mm512_set1_ps(*rows[i].offset(p * a_cs));
+                let av = _mm512_set1_ps(*rows[i].offset(off));
                 acc[i][0] = _mm512_fmadd_ps(av, b0, acc[i][0]);
                 acc[i][1] = _mm512_fmadd_ps(av, b1, acc[i][1]);
             }
@@ -387,6 +507,74 @@ mod avx512 {
             }
             _mm512_mask_storeu_ps(ci, m0, v0);
             _mm512_mask_storeu_ps(ci.wrapping_add(16), m1, v1);
+        }
+    }
+
+    /// The load masks of the two vectors of a tile `nr` columns wide.
+    fn masks(nr: usize) -> (u16, u16) {
+        let mask = |from: usize| -> u16 {
+            let w = nr.saturating_sub(from).min(16);
+            if w == 16 {
+                u16::MAX
+            } else {
+                (1u16 << w) - 1
+            }
+        };
+        (mask(0), mask(16))
+    }
+
+    /// `c (m×n, row stride ldc) = a · b`, or `+=` when `accumulate`, on this thread, where
+    /// `a(i, p) = base[row_offsets[i] + col_offsets[p]]` and `b` is packed by [`pack_b`] (n columns,
+    /// k rows).
+    ///
+    /// # Safety
+    /// Requires AVX-512F. `row_offsets` has m entries and `col_offsets` k; every `a(i, p)` lies inside
+    /// `base`'s allocation; `packed` holds `n.div_ceil(32) * k * 32` values; `c` is valid for an m×n
+    /// matrix with row stride `ldc` and overlaps nothing else.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) unsafe fn sgemm_gather(
+        m: usize,
+        n: usize,
+        k: usize,
+        c: *mut f32,
+        ldc: isize,
+        accumulate: bool,
+        base: *const f32,
+        row_offsets: &[isize],
+        col_offsets: &[isize],
+        packed: *const f32,
+    ) {
+        let depth = pass_depth(k);
+        let mut pc = 0;
+        while pc < k {
+            let kc = depth.min(k - pc);
+            let acc = accumulate || pc > 0;
+            let cols = Offsets(col_offsets.as_ptr().add(pc));
+            let mut ic = 0;
+            while ic < m {
+                let mc = MC.min(m - ic);
+                let mut jc = 0;
+                while jc < n {
+                    let (m0, m1) = masks(NR.min(n - jc));
+                    let bj = packed.add(((jc / NR) * k + pc) * NR);
+                    let mut ir = ic;
+                    while ir < ic + mc {
+                        let mr = MR.min(ic + mc - ir);
+                        let first = base.offset(row_offsets[ir]);
+                        let mut rows = [first; MR];
+                        for (i, r) in rows.iter_mut().enumerate().take(mr).skip(1) {
+                            *r = base.offset(row_offsets[ir + i]);
+                        }
+                        let ci = c.offset(ir as isize * ldc + jc as isize);
+                        // Safety: the tile lies inside C and the operands (the caller's contract).
+                        unsafe { kernel(kc, &rows, cols, mr, bj, m0, m1, ci, ldc, acc) };
+                        ir += MR;
+                    }
+                    jc += NR;
+                }
+                ic += mc;
+            }
+            pc += kc;
         }
     }
 }

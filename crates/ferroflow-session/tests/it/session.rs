@@ -348,7 +348,8 @@ fn concurrent_executor_gives_every_reader_of_a_tensor_its_value() -> Result<()> 
     use ferroflow_session::SessionOptions;
     let mut g = GraphBuilder::new();
     let x = g.placeholder(DType::F32, PartialShape::new(vec![Some(64)]), "x")?;
-    let readers = (0..12).map(|i| if i % 2 == 0 { g.square(x) } else { g.neg(x) }).collect::<Result<Vec<_>>>()?;
+    let readers =
+        (0..12).map(|i| if i % 2 == 0 { g.square(x) } else { g.neg(x) }).collect::<Result<Vec<_>>>()?;
     let sum = g.add_n(&readers)?;
     let total = g.reduce_sum(sum, None, false)?;
     let options = SessionOptions { inter_op_parallelism_threads: 4, ..Default::default() };
