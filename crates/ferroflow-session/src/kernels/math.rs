@@ -4,6 +4,7 @@ use super::int_values;
 use crate::kernel::{FnKernel, KernelFactory, KernelInit, OpKernel, OpKernelContext};
 use ferroflow_core::{Error, Result, Shape, Tensor};
 use ndarray::{ArcArray, ArrayD, Axis, IxDyn, Zip};
+use rayon::prelude::*;
 
 pub(crate) const KERNELS: &[(&str, KernelFactory)] = &[
     ("Add", add),
@@ -357,6 +358,40 @@ pub enum Reduce {
     Min,
 }
 
+/// Inputs of at least this many values are summed in [`SUM_BLOCKS`] blocks of rows on rayon: one core
+/// cannot stream a bias gradient's megabytes as fast as two.
+const PARALLEL_SUM_VALUES: usize = 1 << 18;
+
+/// Blocks a large sum is cut into, whatever the thread count, so its result does not depend on it.
+const SUM_BLOCKS: usize = 8;
+
+/// The sum of the rows (`inner` values each) of a row-major matrix: one pass adding rows into an
+/// accumulator, per block of rows for large inputs, the blocks' sums then added in order.
+fn sum_rows<T: Arith>(data: &[T], inner: usize) -> Vec<T> {
+    let add_rows = |rows: &[T]| {
+        let mut acc = vec![T::default(); inner];
+        for row in rows.chunks_exact(inner.max(1)) {
+            for (s, &v) in acc.iter_mut().zip(row) {
+                *s = s.add(v);
+            }
+        }
+        acc
+    };
+    if inner == 0 || data.len() < PARALLEL_SUM_VALUES {
+        return add_rows(data);
+    }
+    let block = (data.len() / inner).div_ceil(SUM_BLOCKS) * inner;
+    let parts: Vec<Vec<T>> = data.par_chunks(block).map(add_rows).collect();
+    let mut parts = parts.into_iter();
+    let mut total = parts.next().unwrap_or_else(|| vec![T::default(); inner]);
+    for part in parts {
+        for (t, v) in total.iter_mut().zip(part) {
+            *t = t.add(v);
+        }
+    }
+    total
+}
+
 /// Reduces `a` over `axes` (normalized, any order), keeping them as size 1 when `keep_dims`.
 ///
 /// # Errors
@@ -388,15 +423,7 @@ pub fn reduce<T: Arith>(
     let fast = match (leading && matches!(kind, Reduce::Sum | Reduce::Mean), a.as_slice()) {
         (true, Some(data)) => {
             let inner: usize = a.shape()[norm.len()..].iter().product();
-            let mut acc = vec![T::default(); inner];
-            if inner > 0 {
-                for row in data.chunks_exact(inner) {
-                    for (s, &v) in acc.iter_mut().zip(row) {
-                        *s = s.add(v);
-                    }
-                }
-            }
-            Some(ArrayD::from_shape_vec(IxDyn(&a.shape()[norm.len()..]), acc)?)
+            Some(ArrayD::from_shape_vec(IxDyn(&a.shape()[norm.len()..]), sum_rows(data, inner))?)
         }
         _ => None,
     };
@@ -608,6 +635,26 @@ fn prod_grad(_: &KernelInit<'_>) -> Result<Box<dyn OpKernel>> {
 
 #[cfg(test)]
 mod tests {
+    /// The blocked sum of a large input (bias gradient shaped) against a sum in f64, and the same bits
+    /// whatever the rayon pool's size.
+    #[test]
+    fn large_leading_axis_sums_are_blocked_and_deterministic() -> Result<()> {
+        let (rows, inner) = (50_000, 32);
+        let data: Vec<f32> = (0..rows * inner).map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5).collect();
+        assert!(data.len() >= PARALLEL_SUM_VALUES);
+        let got = sum_rows(&data, inner);
+        for (j, g) in got.iter().enumerate() {
+            let exact: f64 = data.iter().skip(j).step_by(inner).map(|&v| f64::from(v)).sum();
+            assert!((f64::from(*g) - exact).abs() < 1e-2, "column {j}: {g} vs {exact}");
+        }
+        let one = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .map_err(|e| Error::internal(e.to_string()))?;
+        assert_eq!(one.install(|| sum_rows(&data, inner)), got);
+        Ok(())
+    }
+
     use super::*;
 
     #[test]

@@ -166,9 +166,13 @@ pub(crate) unsafe fn gemm_f32_fast<T: GemmElement>(
     }
 }
 
+/// Columns of a panel of [`pack_panels`]: a row-major matrix of exactly this many columns is its own
+/// packed form.
+pub(crate) const PANEL: usize = 32;
+
 /// Values a k×n matrix takes once packed by [`pack_panels`].
 pub(crate) fn panels_len(k: usize, n: usize) -> usize {
-    n.div_ceil(32) * k * 32
+    n.div_ceil(PANEL) * k * PANEL
 }
 
 /// Packs a row-major k×n matrix into the 32-column panels [`gather_gemm`] reads, in `buf` (of

@@ -15,7 +15,7 @@
 //! gradient), and the caller falls back to im2col.
 
 use super::{Geom, ScratchPool};
-use crate::kernels::matmul::{gather_gemm, gather_gemm_available, pack_panels, panels_len};
+use crate::kernels::matmul::{gather_gemm, gather_gemm_available, pack_panels, panels_len, PANEL};
 use ferroflow_core::Result;
 use rayon::prelude::*;
 
@@ -200,10 +200,15 @@ pub(super) fn backprop_filter(
             let grads = &dy[start * pixels * g.oc..][..imgs * pixels * g.oc];
             pool.with::<f32, _>(imgs * padded.image_len(g), |buf| {
                 padded.fill(g, src, buf);
+                let cols = &origins[..imgs * pixels];
+                let dims = (k, g.oc, imgs * pixels);
+                if g.oc == PANEL {
+                    // Already in panel layout (conv1's 6 MB of gradients would be copied for nothing).
+                    return gather_gemm(dims, &mut acc, true, buf, &windows, cols, grads);
+                }
                 pool.with::<f32, _>(panels_len(imgs * pixels, g.oc), |panels| {
                     pack_panels(grads, imgs * pixels, g.oc, panels)?;
-                    let cols = &origins[..imgs * pixels];
-                    gather_gemm((k, g.oc, imgs * pixels), &mut acc, true, buf, &windows, cols, panels)
+                    gather_gemm(dims, &mut acc, true, buf, &windows, cols, panels)
                 })
             })?;
         }
