@@ -169,7 +169,7 @@ fn max_pool_grad_typed<T: Arith>(x: &Tensor, dy: &Tensor, g: &PoolGeom, threads:
         per_image(&mut dx.spare_capacity_mut()[..len], g.image_len(), g.parallel(threads), |b, d| {
             let img = &xs[b * g.image_len()..][..g.image_len()];
             let grad = &dys[b * g.out_len()..][..g.out_len()];
-            max_pool_grad_2x2(img, grad, d, g);
+            max_pool_grad_2x2_dispatch(img, grad, d, g);
         });
         // Safety: the windows tile every image exactly (`tiles_2x2`), and `max_pool_grad_2x2` writes
         // all four positions of every window, so all `len` elements are initialized.
@@ -240,11 +240,35 @@ fn max_pool_2x2<T: Arith>(img: &[T], out: &mut [T], g: &PoolGeom) {
     }
 }
 
+/// [`max_pool_grad_2x2`] compiled for AVX-512 when the CPU has it. The crate targets baseline x86-64
+/// (SSE2), where the compare-and-select channel loop stays scalar; with AVX-512's masks LLVM vectorizes
+/// it 16 lanes wide.
+fn max_pool_grad_2x2_dispatch<T: Arith>(img: &[T], grad: &[T], d: &mut [MaybeUninit<T>], g: &PoolGeom) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+        unsafe fn wide<T: Arith>(img: &[T], grad: &[T], d: &mut [MaybeUninit<T>], g: &PoolGeom) {
+            max_pool_grad_2x2(img, grad, d, g);
+        }
+        if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512bw")
+            && std::arch::is_x86_feature_detected!("avx512dq")
+            && std::arch::is_x86_feature_detected!("avx512vl")
+        {
+            // Safety: the CPU has the features `wide` was compiled for (checked just above).
+            unsafe { wide(img, grad, d, g) };
+            return;
+        }
+    }
+    max_pool_grad_2x2(img, grad, d, g);
+}
+
 /// `max_pool_grad_typed` for one image when the windows are 2x2 with stride 2 and tile it exactly:
 /// every input position lies in exactly one window, so each `dx` element is written once (no add into
 /// zeros) and the per-window bookkeeping of the general path (`best`/`done` buffers, window ranges)
 /// goes away. That bookkeeping, not memory traffic, dominated the general path on 32-64 channels.
 /// Same semantics: the first maximum in row-major window order (NaN counts as the maximum) gets it.
+#[inline(always)]
 fn max_pool_grad_2x2<T: Arith>(img: &[T], grad: &[T], d: &mut [MaybeUninit<T>], g: &PoolGeom) {
     let (c, row) = (g.c, g.w * g.c);
     // Non-short-circuit `|`/`&` throughout: `||` and `&&` compile to branches here, which keeps the
