@@ -206,7 +206,8 @@ pub(crate) fn gather_gemm_available() -> bool {
 
 /// `c (m×n, row-major) = a · b`, or `+=` when `accumulate`, on this thread, where A is read in place
 /// through two offset tables: `a(i, p) = base[rows[i] + cols[p]]` (a convolution's im2col matrix, without
-/// writing it out), and B comes packed by [`pack_panels`]. Returns false, touching nothing, when the CPU
+/// writing it out), and B comes packed by [`pack_panels`]. `row_depths[i] = (lo, hi)` says row `i` of A
+/// is zero outside columns `lo..hi` (a window over the padding), and those products are skipped. Returns false, touching nothing, when the CPU
 /// lacks AVX-512 (see [`gather_gemm_available`]).
 ///
 /// # Errors
@@ -219,6 +220,7 @@ pub(crate) fn gather_gemm(
     base: &[f32],
     rows: &[isize],
     cols: &[isize],
+    row_depths: Option<&[(usize, usize)]>,
     packed: &[f32],
 ) -> Result<bool> {
     if !gather_gemm_available() {
@@ -227,7 +229,14 @@ pub(crate) fn gather_gemm(
     let span = |t: &[isize]| (t.iter().copied().min().unwrap_or(0), t.iter().copied().max().unwrap_or(0));
     let ((rlo, rhi), (clo, chi)) = (span(rows), span(cols));
     let inside = rlo + clo >= 0 && usize::try_from(rhi + chi).is_ok_and(|hi| hi < base.len());
-    if rows.len() != m || cols.len() != k || c.len() < m * n || packed.len() < panels_len(k, n) || !inside {
+    let depths_fit = row_depths.is_none_or(|d| d.len() == m && d.iter().all(|&(lo, hi)| lo <= hi && hi <= k));
+    if rows.len() != m
+        || cols.len() != k
+        || c.len() < m * n
+        || packed.len() < panels_len(k, n)
+        || !inside
+        || !depths_fit
+    {
         return Err(Error::internal(format!("gather_gemm: operands do not fit {m}x{k} · {k}x{n}")));
     }
     if m == 0 || n == 0 || k == 0 {
@@ -251,6 +260,7 @@ pub(crate) fn gather_gemm(
             base.as_ptr(),
             rows,
             cols,
+            row_depths,
             packed.as_ptr(),
         );
     }
@@ -546,32 +556,47 @@ mod avx512 {
         base: *const f32,
         row_offsets: &[isize],
         col_offsets: &[isize],
+        row_depths: Option<&[(usize, usize)]>,
         packed: *const f32,
     ) {
         let depth = pass_depth(k);
         let mut pc = 0;
         while pc < k {
             let kc = depth.min(k - pc);
-            let acc = accumulate || pc > 0;
-            let cols = Offsets(col_offsets.as_ptr().add(pc));
             let mut ic = 0;
             while ic < m {
                 let mc = MC.min(m - ic);
                 let mut jc = 0;
                 while jc < n {
                     let (m0, m1) = masks(NR.min(n - jc));
-                    let bj = packed.add(((jc / NR) * k + pc) * NR);
                     let mut ir = ic;
                     while ir < ic + mc {
                         let mr = MR.min(ic + mc - ir);
-                        let first = base.offset(row_offsets[ir]);
-                        let mut rows = [first; MR];
-                        for (i, r) in rows.iter_mut().enumerate().take(mr).skip(1) {
-                            *r = base.offset(row_offsets[ir + i]);
-                        }
+                        // The tile's rows need k in `lo..hi` only (their other entries of A are zeros).
+                        let (lo, hi) = row_depths.map_or((0, k), |d| {
+                            d[ir..ir + mr].iter().fold((k, 0), |(lo, hi), &(a, b)| (lo.min(a), hi.max(b)))
+                        });
+                        let (from, to) = (lo.max(pc), hi.min(pc + kc));
                         let ci = c.offset(ir as isize * ldc + jc as isize);
-                        // Safety: the tile lies inside C and the operands (the caller's contract).
-                        unsafe { kernel(kc, &rows, cols, mr, bj, m0, m1, ci, ldc, acc) };
+                        if from < to {
+                            let first = base.offset(row_offsets[ir]);
+                            let mut rows = [first; MR];
+                            for (i, r) in rows.iter_mut().enumerate().take(mr).skip(1) {
+                                *r = base.offset(row_offsets[ir + i]);
+                            }
+                            let cols = Offsets(col_offsets.as_ptr().add(from));
+                            let bj = packed.add(((jc / NR) * k + from) * NR);
+                            // The first pass that reaches the tile writes it, later ones add to it.
+                            let acc = accumulate || from > lo;
+                            // Safety: the tile lies inside C and the operands (the caller's contract).
+                            unsafe { kernel(to - from, &rows, cols, mr, bj, m0, m1, ci, ldc, acc) };
+                        } else if lo >= hi && pc == 0 && !accumulate {
+                            for i in 0..mr {
+                                let row = ci.offset(i as isize * ldc);
+                                _mm512_mask_storeu_ps(row, m0, _mm512_setzero_ps());
+                                _mm512_mask_storeu_ps(row.wrapping_add(16), m1, _mm512_setzero_ps());
+                            }
+                        }
                         ir += MR;
                     }
                     jc += NR;
