@@ -4,7 +4,9 @@
 //! `input_only` is what the producer thread spends per batch (read, batch and parse 128 records): the
 //! prefetched step can only match the fed one when a core is free for that work while the step runs.
 //! Where the machine's cores are taken (other processes, or kernels using every core) the prefetched
-//! step costs the fed step plus about `input_only`. The `_intra1` pair runs kernels on one thread.
+//! step costs the fed step plus about `input_only`. The `_intra1` variants run kernels on one thread.
+//! `fed_ready_tensor` feeds one tensor every step, hot in the cache; `fed_rotating_tensors` feeds a
+//! different one each step, as a training loop's feeds and a pipeline's batches are.
 
 use super::{files, ready_batch, spec, FLOATS};
 use criterion::{criterion_group, Criterion, Throughput};
@@ -16,6 +18,9 @@ use ferroflow_data::{
 use ferroflow_graph::{GraphBuilder, Output};
 use ferroflow_session::{DirectSession, SessionExt, SessionOptions};
 use std::hint::black_box;
+
+/// Distinct batches the rotating feed cycles through: 7.5 MiB, more than a core's L2.
+const ROTATING_BATCHES: usize = 64;
 
 fn step(g: &mut GraphBuilder, x: Output) -> Output {
     let w = g.constant(Tensor::from_vec(&[FLOATS, 256], vec![0.01f32; FLOATS * 256]).unwrap()).unwrap();
@@ -70,6 +75,16 @@ fn prefetch_vs_feed(c: &mut Criterion) {
         let batch = ready_batch();
         group.bench_function(format!("fed_ready_tensor{suffix}"), |b| {
             b.iter(|| black_box(sess.run(loss, &[(x, batch.clone())]).unwrap()))
+        });
+        // A different ready batch each step, as in training: the one above stays in this core's cache
+        // from step to step, which no input pipeline's fresh batches can.
+        let batches: Vec<Tensor> = (0..ROTATING_BATCHES).map(|_| ready_batch()).collect();
+        let mut next_batch = batches.iter().cycle();
+        group.bench_function(format!("fed_rotating_tensors{suffix}"), |b| {
+            b.iter(|| {
+                let batch = next_batch.next().unwrap().clone();
+                black_box(sess.run(loss, &[(x, batch)]).unwrap())
+            })
         });
     }
     group.finish();

@@ -369,6 +369,9 @@ const SUM_BLOCKS: usize = 8;
 /// accumulator, per block of rows for large inputs, the blocks' sums then added in order.
 fn sum_rows<T: Arith>(data: &[T], inner: usize) -> Vec<T> {
     let add_rows = |rows: &[T]| {
+        if inner == 1 {
+            return vec![sum_all(rows)];
+        }
         let mut acc = vec![T::default(); inner];
         for row in rows.chunks_exact(inner.max(1)) {
             for (s, &v) in acc.iter_mut().zip(row) {
@@ -390,6 +393,24 @@ fn sum_rows<T: Arith>(data: &[T], inner: usize) -> Vec<T> {
         }
     }
     total
+}
+
+/// Independent partial sums of a full reduction: one running sum is a chain of dependent adds (4 cycles
+/// each), while this many vectorize and overlap.
+const SUM_LANES: usize = 16;
+
+/// The sum of all of `values`, lane `i` taking every `SUM_LANES`-th value from `i`, the lanes then
+/// added in order.
+fn sum_all<T: Arith>(values: &[T]) -> T {
+    let mut lanes = [T::default(); SUM_LANES];
+    let mut chunks = values.chunks_exact(SUM_LANES);
+    for chunk in &mut chunks {
+        for (l, &v) in lanes.iter_mut().zip(chunk) {
+            *l = l.add(v);
+        }
+    }
+    let tail = chunks.remainder().iter().fold(T::default(), |s, &v| s.add(v));
+    lanes.iter().fold(T::default(), |s, &l| s.add(l)).add(tail)
 }
 
 /// Reduces `a` over `axes` (normalized, any order), keeping them as size 1 when `keep_dims`.
@@ -646,6 +667,14 @@ mod tests {
         for (j, g) in got.iter().enumerate() {
             let exact: f64 = data.iter().skip(j).step_by(inner).map(|&v| f64::from(v)).sum();
             assert!((f64::from(*g) - exact).abs() < 1e-2, "column {j}: {g} vs {exact}");
+        }
+        // A full reduction (one column) in lanes, small and large, against f64.
+        for len in [1, 15, 16, 1000, data.len()] {
+            let exact: f64 = data[..len].iter().map(|&v| f64::from(v)).sum();
+            let scale: f64 = data[..len].iter().map(|&v| f64::from(v.abs())).sum();
+            let got = sum_rows(&data[..len], 1);
+            let err = (f64::from(got[0]) - exact).abs();
+            assert!(err <= 1e-6 * scale + 1e-5, "{len} values: {} vs {exact}", got[0]);
         }
         let one = rayon::ThreadPoolBuilder::new()
             .num_threads(1)
