@@ -192,6 +192,27 @@ pub(crate) fn pack_panels(b: &[f32], k: usize, n: usize, buf: &mut [f32]) -> Res
     Ok(())
 }
 
+/// Packs rows `rows` of a row-major matrix with `n` columns, in that order, as [`pack_panels`] packs a
+/// whole matrix (the k of the packed matrix is `rows.len()`).
+///
+/// # Errors
+/// `Internal` when a row lies outside `b` or `buf` is smaller than [`panels_len`].
+pub(crate) fn pack_panels_gathered(b: &[f32], n: usize, rows: &[usize], buf: &mut [f32]) -> Result<()> {
+    let k = rows.len();
+    if buf.len() < panels_len(k, n) || rows.iter().any(|&r| (r + 1) * n > b.len()) {
+        return Err(Error::internal(format!("pack_panels_gathered: {k} rows of {n} do not fit")));
+    }
+    for (jp, panel) in buf[..panels_len(k, n)].chunks_exact_mut(k * PANEL).enumerate() {
+        let j0 = jp * PANEL;
+        let width = PANEL.min(n - j0);
+        for (dst, &r) in panel.chunks_exact_mut(PANEL).zip(rows) {
+            dst[..width].copy_from_slice(&b[r * n + j0..][..width]);
+            dst[width..].fill(0.0);
+        }
+    }
+    Ok(())
+}
+
 /// Whether [`gather_gemm`] runs on this CPU.
 pub(crate) fn gather_gemm_available() -> bool {
     #[cfg(target_arch = "x86_64")]
