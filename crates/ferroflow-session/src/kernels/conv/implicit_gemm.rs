@@ -168,9 +168,15 @@ pub(super) fn forward(
     let chunk = padded.chunk(g);
     let (windows, origins) = (padded.window_offsets(g), padded.pixel_offsets(g, chunk));
     let depths = Padded::depths(g, chunk);
-    pool.with::<f32, _>(panels_len(k, g.oc), |panels| {
-        pack_panels(filter, k, g.oc, panels)?;
-        let panels = &*panels;
+    // A filter of exactly one panel's width is its own packed form (no copy).
+    let len = if g.oc == PANEL { 0 } else { panels_len(k, g.oc) };
+    pool.with::<f32, _>(len, |packed| {
+        let panels = if g.oc == PANEL {
+            filter
+        } else {
+            pack_panels(filter, k, g.oc, packed)?;
+            &*packed
+        };
         let task = |(t, out): (usize, &mut [f32])| -> Result<()> {
             let first = t * per_task(g.n, threads);
             let images = out.len() / (pixels * g.oc);
