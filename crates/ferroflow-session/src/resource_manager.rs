@@ -23,7 +23,7 @@ impl VariableCell {
     /// The current value.
     ///
     /// # Errors
-    /// `FailedPrecondition` "Attempting to use uninitialized value <name>" before the first assignment.
+    /// `FailedPrecondition` "Attempting to use uninitialized value `<name>`" before the first assignment.
     pub fn read(&self) -> Result<Tensor> {
         self.value.lock().clone().ok_or_else(|| self.uninitialized())
     }

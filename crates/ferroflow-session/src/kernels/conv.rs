@@ -1,5 +1,5 @@
 //! 2-D convolutions (NHWC input, HWIO filter): `Conv2D` and its two backprops, in f32 on AVX-512 CPUs
-//! as GEMMs that read the input in place ([`implicit_gemm`]), otherwise through im2col + `gemm`; and the
+//! as GEMMs that read the input in place (`implicit_gemm`), otherwise through im2col + `gemm`; and the
 //! depthwise family with direct loops.
 //!
 //! The batch is cut into chunks of a few images, so the im2col matrix of a chunk stays in cache; chunks

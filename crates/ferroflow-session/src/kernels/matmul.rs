@@ -1,4 +1,5 @@
-//! Matrix products through the `gemm` crate (multi-threaded, SIMD).
+//! Matrix products: f32 on our own AVX-512 kernel where the CPU has it (also serving the convolutions,
+//! which read their im2col matrix in place through `gather_gemm`), otherwise the `gemm` crate.
 #![allow(unsafe_code)]
 
 use crate::kernel::{KernelFactory, KernelInit, OpKernel, OpKernelContext};
