@@ -147,6 +147,28 @@ impl Padded {
     }
 }
 
+/// What the products of one convolution share: the padded layout, the images per chunk, and the
+/// offset tables of the window columns and of a chunk's output pixels (in image order).
+struct Tables {
+    padded: Padded,
+    chunk: usize,
+    windows: Vec<isize>,
+    origins: Vec<isize>,
+}
+
+impl Tables {
+    /// The tables of `g`, or `None` where the CPU cannot run [`gather_gemm`].
+    fn new(g: &Geom) -> Option<Tables> {
+        if !gather_gemm_available() {
+            return None;
+        }
+        let padded = Padded::new(g);
+        let chunk = padded.chunk(g);
+        let (windows, origins) = (padded.window_offsets(g), padded.pixel_offsets(g, chunk));
+        Some(Tables { padded, chunk, windows, origins })
+    }
+}
+
 /// Images per task: the batch split evenly over at most `threads` tasks.
 fn per_task(n: usize, threads: usize) -> usize {
     n.div_ceil(threads.clamp(1, n.max(1))).max(1)
@@ -161,12 +183,8 @@ pub(super) fn forward(
     threads: usize,
     pool: &ScratchPool,
 ) -> Result<bool> {
-    if !gather_gemm_available() {
-        return Ok(false);
-    }
-    let (k, pixels, padded) = (g.k(), g.out_pixels(), Padded::new(g));
-    let chunk = padded.chunk(g);
-    let (windows, origins) = (padded.window_offsets(g), padded.pixel_offsets(g, chunk));
+    let Some(Tables { padded, chunk, windows, origins }) = Tables::new(g) else { return Ok(false) };
+    let (k, pixels) = (g.k(), g.out_pixels());
     let depths = Padded::depths(g, chunk);
     // A filter of exactly one panel's width is its own packed form (no copy).
     let len = if g.oc == PANEL { 0 } else { panels_len(k, g.oc) };
@@ -258,12 +276,8 @@ pub(super) fn backprop_filter(
     threads: usize,
     pool: &ScratchPool,
 ) -> Result<bool> {
-    if !gather_gemm_available() {
-        return Ok(false);
-    }
-    let (k, pixels, padded) = (g.k(), g.out_pixels(), Padded::new(g));
-    let chunk = padded.chunk(g);
-    let (windows, origins) = (padded.window_offsets(g), padded.pixel_offsets(g, chunk));
+    let Some(Tables { padded, chunk, windows, origins }) = Tables::new(g) else { return Ok(false) };
+    let (k, pixels) = (g.k(), g.out_pixels());
     let per = per_task(g.n, threads);
     let partial = |t: usize| -> Result<Vec<f32>> {
         let mut acc = vec![0.0f32; k * g.oc];
