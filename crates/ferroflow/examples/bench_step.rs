@@ -1,9 +1,11 @@
 //! Times one SGD step of a `tf1_bench.py` reference model in a raw session and prints the same JSON
 //! fields as `tf1_bench.py --mode session`.
-//! Usage: bench_step --model mlp|cnn|tiny [--steps 200] [--warmup 20] [--threads 0] [--inter 0] [--profile] [--nodes]
+//! Usage: bench_step --model mlp|cnn|tiny [--steps 200] [--warmup 20] [--threads 0] [--inter 0]
+//!                   [--profile] [--nodes]
 //!
 //! `--profile` traces the timed steps and prints, per op type, the summed kernel time per step (to
-//! stderr), to see where a step goes; `--nodes` does the same per node.
+//! stderr), to see where a step goes; `--nodes` does the same per node. `--inter N` runs the session's
+//! concurrent executor on N inter-op threads (0: in graph order).
 
 use ferroflow::prelude::*;
 use ferroflow::session::{RunOptions, RunRequest, TraceLevel};

@@ -358,16 +358,17 @@ pub enum Reduce {
     Min,
 }
 
-/// Inputs of at least this many values are summed in [`SUM_BLOCKS`] blocks of rows on rayon: one core
-/// cannot stream a bias gradient's megabytes as fast as two.
+/// Inputs of at least this many values are summed in [`SUM_BLOCKS`] blocks of rows, on rayon when the
+/// kernel has several threads: one core cannot stream a bias gradient's megabytes as fast as two.
 const PARALLEL_SUM_VALUES: usize = 1 << 18;
 
 /// Blocks a large sum is cut into, whatever the thread count, so its result does not depend on it.
 const SUM_BLOCKS: usize = 8;
 
 /// The sum of the rows (`inner` values each) of a row-major matrix: one pass adding rows into an
-/// accumulator, per block of rows for large inputs, the blocks' sums then added in order.
-fn sum_rows<T: Arith>(data: &[T], inner: usize) -> Vec<T> {
+/// accumulator, per block of rows for large inputs (in parallel on more than one thread), the blocks'
+/// sums then added in order.
+fn sum_rows<T: Arith>(data: &[T], inner: usize, threads: usize) -> Vec<T> {
     let add_rows = |rows: &[T]| {
         if inner == 1 {
             return vec![sum_all(rows)];
@@ -384,7 +385,11 @@ fn sum_rows<T: Arith>(data: &[T], inner: usize) -> Vec<T> {
         return add_rows(data);
     }
     let block = (data.len() / inner).div_ceil(SUM_BLOCKS) * inner;
-    let parts: Vec<Vec<T>> = data.par_chunks(block).map(add_rows).collect();
+    let parts: Vec<Vec<T>> = if threads > 1 {
+        data.par_chunks(block).map(add_rows).collect()
+    } else {
+        data.chunks(block).map(add_rows).collect()
+    };
     let mut parts = parts.into_iter();
     let mut total = parts.next().unwrap_or_else(|| vec![T::default(); inner]);
     for part in parts {
@@ -413,7 +418,8 @@ fn sum_all<T: Arith>(values: &[T]) -> T {
     lanes.iter().fold(T::default(), |s, &l| s.add(l)).add(tail)
 }
 
-/// Reduces `a` over `axes` (normalized, any order), keeping them as size 1 when `keep_dims`.
+/// Reduces `a` over `axes` (normalized, any order), keeping them as size 1 when `keep_dims`, on up to
+/// `threads` threads (the result does not depend on their number).
 ///
 /// # Errors
 /// `InvalidArgument` for an axis out of range.
@@ -422,6 +428,7 @@ pub fn reduce<T: Arith>(
     axes: &[i64],
     keep_dims: bool,
     kind: Reduce,
+    threads: usize,
 ) -> Result<ArrayD<T>> {
     let rank = a.ndim() as i64;
     let mut norm = Vec::with_capacity(axes.len());
@@ -444,7 +451,7 @@ pub fn reduce<T: Arith>(
     let fast = match (leading && matches!(kind, Reduce::Sum | Reduce::Mean), a.as_slice()) {
         (true, Some(data)) => {
             let inner: usize = a.shape()[norm.len()..].iter().product();
-            Some(ArrayD::from_shape_vec(IxDyn(&a.shape()[norm.len()..]), sum_rows(data, inner))?)
+            Some(ArrayD::from_shape_vec(IxDyn(&a.shape()[norm.len()..]), sum_rows(data, inner, threads))?)
         }
         _ => None,
     };
@@ -491,7 +498,9 @@ macro_rules! reduce_kernel {
                     ctx.output(input);
                     return Ok(());
                 }
-                let out = crate::numeric_op!(ctx.input(0)?, a => reduce(a, &axes, keep, $kind)?, $name)?;
+                let threads = ctx.threads;
+                let out =
+                    crate::numeric_op!(ctx.input(0)?, a => reduce(a, &axes, keep, $kind, threads)?, $name)?;
                 ctx.output(out);
                 Ok(())
             })))
@@ -663,7 +672,7 @@ mod tests {
         let (rows, inner) = (50_000, 32);
         let data: Vec<f32> = (0..rows * inner).map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5).collect();
         assert!(data.len() >= PARALLEL_SUM_VALUES);
-        let got = sum_rows(&data, inner);
+        let got = sum_rows(&data, inner, 2);
         for (j, g) in got.iter().enumerate() {
             let exact: f64 = data.iter().skip(j).step_by(inner).map(|&v| f64::from(v)).sum();
             assert!((f64::from(*g) - exact).abs() < 1e-2, "column {j}: {g} vs {exact}");
@@ -672,7 +681,7 @@ mod tests {
         for len in [1, 15, 16, 1000, data.len()] {
             let exact: f64 = data[..len].iter().map(|&v| f64::from(v)).sum();
             let scale: f64 = data[..len].iter().map(|&v| f64::from(v.abs())).sum();
-            let got = sum_rows(&data[..len], 1);
+            let got = sum_rows(&data[..len], 1, 2);
             let err = (f64::from(got[0]) - exact).abs();
             assert!(err <= 1e-6 * scale + 1e-5, "{len} values: {} vs {exact}", got[0]);
         }
@@ -680,7 +689,8 @@ mod tests {
             .num_threads(1)
             .build()
             .map_err(|e| Error::internal(e.to_string()))?;
-        assert_eq!(one.install(|| sum_rows(&data, inner)), got);
+        assert_eq!(one.install(|| sum_rows(&data, inner, 2)), got);
+        assert_eq!(sum_rows(&data, inner, 1), got, "one kernel thread, same blocks, same bits");
         Ok(())
     }
 
@@ -692,12 +702,12 @@ mod tests {
         let b = ArrayD::from_shape_vec(IxDyn(&[3]), vec![10.0f32, 20., 30.])?.into_shared();
         let c = broadcast_binary(&a, &b, |x, y| x + y)?;
         assert_eq!(c.iter().copied().collect::<Vec<_>>(), vec![11., 22., 33., 14., 25., 36.]);
-        let s = reduce(&a, &[0], false, Reduce::Sum)?;
+        let s = reduce(&a, &[0], false, Reduce::Sum, 1)?;
         assert_eq!(s.iter().copied().collect::<Vec<_>>(), vec![5., 7., 9.]);
-        let m = reduce(&a, &[-1], true, Reduce::Mean)?;
+        let m = reduce(&a, &[-1], true, Reduce::Mean, 2)?;
         assert_eq!(m.shape(), &[2, 1]);
         assert_eq!(m.iter().copied().collect::<Vec<_>>(), vec![2., 5.]);
-        assert!(reduce(&a, &[2], false, Reduce::Sum).is_err());
+        assert!(reduce(&a, &[2], false, Reduce::Sum, 1).is_err());
         let bad = ArrayD::from_shape_vec(IxDyn(&[2]), vec![1.0f32, 2.])?.into_shared();
         assert!(broadcast_binary(&a, &bad, |x, y| x + y).is_err());
         Ok(())

@@ -229,8 +229,8 @@ pub(crate) fn gather_gemm_available() -> bool {
 /// `c (m×n, row-major) = a · b`, or `+=` when `accumulate`, on this thread, where A is read in place
 /// through two offset tables: `a(i, p) = base[rows[i] + cols[p]]` (a convolution's im2col matrix, without
 /// writing it out), and B comes packed by [`pack_panels`]. `row_depths[i] = (lo, hi)` says row `i` of A
-/// is zero outside columns `lo..hi` (a window over the padding), and those products are skipped. Returns false, touching nothing, when the CPU
-/// lacks AVX-512 (see [`gather_gemm_available`]).
+/// is zero outside columns `lo..hi` (a window over the padding), and those products are skipped.
+/// Returns false, touching nothing, when the CPU lacks AVX-512 (see [`gather_gemm_available`]).
 ///
 /// # Errors
 /// `Internal` when an offset or a buffer does not fit (a bug of the caller).
