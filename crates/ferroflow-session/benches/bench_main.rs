@@ -2,4 +2,4 @@
 
 mod benchmarks;
 
-criterion::criterion_main!(benchmarks::cnn_step::benches, benchmarks::conv::benches);
+criterion::criterion_main!(benchmarks::conv::benches);

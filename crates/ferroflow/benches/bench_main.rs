@@ -1,4 +1,5 @@
-//! One training step of the reference models (`tf1_bench.py`), intra-op threads pinned to 1 and 2.
+//! One training step of the reference models (`tf1_bench.py`), and the forward pass alone, intra-op
+//! threads pinned to 1 and 2.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
@@ -8,7 +9,10 @@ use std::hint::black_box;
 
 fn step(c: &mut Criterion) {
     let mut group = c.benchmark_group("sgd_step");
-    for (name, model) in [("tiny", ReferenceModel::Tiny), ("mlp", ReferenceModel::Mlp)] {
+    // The CNN step takes ~10 ms: criterion's default 100 samples would take minutes.
+    group.sample_size(20);
+    let models = [("tiny", ReferenceModel::Tiny), ("mlp", ReferenceModel::Mlp), ("cnn", ReferenceModel::Cnn)];
+    for (name, model) in models {
         for threads in [1usize, 2] {
             let mut g = GraphBuilder::new();
             let m = build_reference(&mut g, model).unwrap();
@@ -20,6 +24,9 @@ fn step(c: &mut Criterion) {
             let fetch = Fetch::List(vec![m.train_op.into(), m.loss.into()]);
             group.bench_with_input(BenchmarkId::new(name, threads), &threads, |b, _| {
                 b.iter(|| black_box(sess.run(fetch.clone(), &feeds).unwrap()))
+            });
+            group.bench_with_input(BenchmarkId::new(format!("{name}_forward"), threads), &threads, |b, _| {
+                b.iter(|| black_box(sess.run(m.loss, &feeds).unwrap()))
             });
         }
     }

@@ -6,7 +6,8 @@ use ferroflow_graph::ops::conv_ops::{Conv2DOptions, Padding};
 use ferroflow_graph::{GraphBuilder, Output};
 use ferroflow_session::gradient_checker::compute_gradient_error;
 
-type BuildFn = Box<dyn Fn(&mut GraphBuilder, &[Output]) -> Result<Output>>;
+/// Builds the function whose gradient is checked, from its inputs.
+pub(crate) type BuildFn = Box<dyn Fn(&mut GraphBuilder, &[Output]) -> Result<Output>>;
 
 /// Deterministic, tie-free values (so max-pool windows have a unique maximum).
 fn t(shape: &[usize], seed: u64) -> Tensor {
@@ -26,7 +27,8 @@ fn dynamic(g: &mut GraphBuilder, x: Output) -> Result<Output> {
     g.placeholder_with_default(x, PartialShape::unknown_dims(rank), "dyn")
 }
 
-fn check(cases: Vec<(&str, Vec<Tensor>, BuildFn)>) {
+/// Checks every case's gradient against central finite differences; reports all failures at once.
+pub(crate) fn check(cases: Vec<(&str, Vec<Tensor>, BuildFn)>) {
     let mut failures = Vec::new();
     for (name, inputs, f) in cases {
         match compute_gradient_error(&inputs, 1e-6, f) {

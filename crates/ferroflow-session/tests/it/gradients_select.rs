@@ -2,10 +2,9 @@
 //! central finite differences (f64).
 
 use ferroflow_core::{Code, PartialShape, Result, Tensor};
-use ferroflow_graph::{GraphBuilder, Output};
-use ferroflow_session::gradient_checker::compute_gradient_error;
+use ferroflow_graph::GraphBuilder;
 
-type BuildFn = Box<dyn Fn(&mut GraphBuilder, &[Output]) -> Result<Output>>;
+use super::gradients::{check, BuildFn};
 
 /// Distinct values far apart compared to the finite-difference step, so no perturbation changes which
 /// elements `top_k` selects.
@@ -17,18 +16,6 @@ fn distinct(shape: &[usize], seed: u64) -> Tensor {
     });
     let v: Vec<f64> = order.iter().map(|&i| i as f64 * 0.1 - 1.0).collect();
     Tensor::from_vec(shape, v).unwrap()
-}
-
-fn check(cases: Vec<(&str, Vec<Tensor>, BuildFn)>) {
-    let mut failures = Vec::new();
-    for (name, inputs, f) in cases {
-        match compute_gradient_error(&inputs, 1e-6, f) {
-            Ok(err) if err < 1e-6 => {}
-            Ok(err) => failures.push(format!("{name}: gradient error {err}")),
-            Err(e) => failures.push(format!("{name}: {e}")),
-        }
-    }
-    assert!(failures.is_empty(), "{failures:#?}");
 }
 
 #[test]

@@ -6,7 +6,7 @@ use ferroflow_core::{Code, DType, Error, PartialShape, Result};
 use ferroflow_data::{
     make_initializable_iterator, make_one_shot_iterator, range, DatasetExt, DatasetRef, ElementSpec,
 };
-use ferroflow_graph::{GraphBuilder, Output};
+use ferroflow_graph::{GraphBuilder, Operation, Output};
 use ferroflow_session::{DirectSession, Session, SessionExt};
 use ferroflow_train::{start_queue_runners, ChiefSessionCreator, Coordinator, MonitoredSession, Scaffold};
 use std::cell::RefCell;
@@ -86,6 +86,15 @@ fn one_shot(ds: &DatasetRef) -> Result<(GraphBuilder, Output)> {
     let mut g = GraphBuilder::new();
     let next = make_one_shot_iterator(&mut g, ds)?.get_next(&mut g)?[0];
     Ok((g, next))
+}
+
+/// An initializable iterator over `ds`: the graph, `get_next`'s output and the initializer.
+fn initializable(ds: &DatasetRef) -> Result<(GraphBuilder, Output, Operation)> {
+    let mut g = GraphBuilder::new();
+    let it = make_initializable_iterator(&mut g, ds)?;
+    let next = it.get_next(&mut g)?[0];
+    let init = it.initializer().expect("initializable");
+    Ok((g, next, init))
 }
 
 fn monitored(g: GraphBuilder) -> Result<MonitoredSession> {
@@ -206,10 +215,7 @@ fn request_stop_stops_the_prefetcher() -> Result<()> {
 fn threads_started_before_the_coordinator_are_handed_over_and_later_ones_registered() -> Result<()> {
     let watch = ThreadWatch::default();
     let ds = watched(i64::MAX, &watch, None, 2)?;
-    let mut g = GraphBuilder::new();
-    let it = make_initializable_iterator(&mut g, &ds)?;
-    let next = it.get_next(&mut g)?[0];
-    let init = it.initializer().expect("initializable");
+    let (mut g, next, init) = initializable(&ds)?;
     let mut sess = DirectSession::new(g.finalize());
     sess.run(init, &[])?;
     assert_eq!(sess.run(next, &[])?.scalar::<i64>()?, 0);
@@ -230,10 +236,7 @@ fn threads_started_before_the_coordinator_are_handed_over_and_later_ones_registe
 fn a_local_init_op_starting_the_iterator_is_supervised_too() -> Result<()> {
     let watch = ThreadWatch::default();
     let ds = watched(i64::MAX, &watch, None, 2)?;
-    let mut g = GraphBuilder::new();
-    let it = make_initializable_iterator(&mut g, &ds)?;
-    let next = it.get_next(&mut g)?[0];
-    let init = it.initializer().expect("initializable");
+    let (g, next, init) = initializable(&ds)?;
     let scaffold = Scaffold::new().with_local_init_op(init);
     let mut sess = MonitoredSession::builder(g)
         .session_creator(ChiefSessionCreator::new(scaffold))

@@ -279,6 +279,10 @@ pub(super) fn backprop_filter(
     let Some(Tables { padded, chunk, windows, origins }) = Tables::new(g) else { return Ok(false) };
     let (k, pixels) = (g.k(), g.out_pixels());
     let per = per_task(g.n, threads);
+    // The pixel order and skip ranges of a full chunk, built once; only a shorter last chunk of a task
+    // builds its own.
+    let by_row = |imgs: usize| (padded.pixels_by_row(g, imgs), Padded::filter_depths(g, imgs));
+    let full = (g.oc != PANEL).then(|| by_row(chunk));
     let partial = |t: usize| -> Result<Vec<f32>> {
         let mut acc = vec![0.0f32; k * g.oc];
         let (first, last) = ((t * per).min(g.n), ((t + 1) * per).min(g.n));
@@ -294,11 +298,17 @@ pub(super) fn backprop_filter(
                     // Already in panel layout (conv1's 6 MB of gradients would be copied for nothing).
                     return gather_gemm(dims, &mut acc, true, buf, &windows, cols, None, grads);
                 }
-                let (cols, dy_rows) = padded.pixels_by_row(g, imgs);
-                let depths = Padded::filter_depths(g, imgs);
+                let short;
+                let ((cols, dy_rows), depths) = match &full {
+                    Some(tables) if imgs == chunk => tables,
+                    _ => {
+                        short = by_row(imgs);
+                        &short
+                    }
+                };
                 pool.with::<f32, _>(panels_len(imgs * pixels, g.oc), |panels| {
-                    pack_panels_gathered(grads, g.oc, &dy_rows, panels)?;
-                    gather_gemm(dims, &mut acc, true, buf, &windows, &cols, Some(&depths), panels)
+                    pack_panels_gathered(grads, g.oc, dy_rows, panels)?;
+                    gather_gemm(dims, &mut acc, true, buf, &windows, cols, Some(depths), panels)
                 })
             })?;
         }
