@@ -52,9 +52,13 @@ impl Examples {
         let end = start.saturating_add(n).min(self.len());
         let start = start.min(end);
         let features = self.images.shape().get(1).copied().unwrap_or(0);
-        let values = self.images.to_vec::<f32>()?;
-        let images =
-            Tensor::from_vec(&[end - start, features], values[start * features..end * features].to_vec())?;
+        let rows = start * features..end * features;
+        // Copies only the rows taken: this runs for every fed training batch.
+        let values = match self.images.array::<f32>()?.as_slice() {
+            Some(all) => all[rows].to_vec(),
+            None => self.images.to_vec::<f32>()?[rows].to_vec(),
+        };
+        let images = Tensor::from_vec(&[end - start, features], values)?;
         Ok(Examples { images, labels: self.labels[start..end].to_vec() })
     }
 }
@@ -296,4 +300,23 @@ fn collect(examples: &DatasetRef) -> Result<Examples> {
         return Err(Error::invalid_argument("no examples"));
     }
     Ok(Examples { images: Tensor::from_vec(&[labels.len(), features], images)?, labels })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slice_takes_whole_rows_and_clamps_to_the_end() -> Result<()> {
+        let images = Tensor::from_vec(&[4, 2], (0..8).map(|v| v as f32).collect::<Vec<_>>())?;
+        let examples = Examples { images, labels: vec![0, 1, 2, 3] };
+        let mid = examples.slice(1, 2)?;
+        assert_eq!(mid.images.shape(), &[2, 2]);
+        assert_eq!(mid.images.to_vec::<f32>()?, vec![2.0, 3.0, 4.0, 5.0]);
+        assert_eq!(mid.labels, vec![1, 2]);
+        let tail = examples.slice(3, 5)?;
+        assert_eq!((tail.images.to_vec::<f32>()?, tail.labels), (vec![6.0, 7.0], vec![3]));
+        assert!(examples.slice(9, 2)?.is_empty());
+        Ok(())
+    }
 }
