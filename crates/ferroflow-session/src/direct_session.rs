@@ -124,7 +124,8 @@ impl DirectSession {
         let feeds: Vec<_> = request.feeds.iter().map(|(o, _)| *o).collect();
         let graph = Arc::clone(&self.graph);
         let (kernels, resources, options) = (&mut self.kernels, &self.resources, &self.options);
-        let plan = build_plan(&graph, &feeds, &request.fetches, &request.targets, |i| {
+        let remapping = !options.disable_remapping;
+        let plan = build_plan(&graph, &feeds, &request.fetches, &request.targets, remapping, |i| {
             if let Some(k) = kernels.get(i).and_then(Option::as_ref) {
                 return Ok(Arc::clone(k));
             }

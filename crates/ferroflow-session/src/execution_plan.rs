@@ -48,6 +48,7 @@ pub(crate) fn build_plan(
     feeds: &[Output],
     fetches: &[Output],
     targets: &[Operation],
+    remapping: bool,
     mut kernel_for: impl FnMut(usize) -> Result<Arc<dyn OpKernel>>,
 ) -> Result<ExecutionPlan> {
     let mut fed: HashMap<Output, usize> = HashMap::with_capacity(feeds.len());
@@ -109,8 +110,11 @@ pub(crate) fn build_plan(
         steps.push(Step { node: i as u32, kernel: kernel_for(i)?, inputs, outputs });
     }
     let fetch_slots = fetches.iter().map(slot).collect::<Result<Vec<_>>>()?;
+    if remapping {
+        crate::remapper::remap(graph, &mut steps, &fetch_slots, num_slots as usize)?;
+    }
     mark_last_uses(&mut steps, &fetch_slots, num_slots as usize);
-    let (successors, predecessor_counts) = dependencies(graph, &steps, &fed);
+    let (successors, predecessor_counts) = dependencies(graph, &steps, num_slots as usize);
     let mut slot_reads = vec![0u32; num_slots as usize];
     for step in &steps {
         for &(slot, _) in &step.inputs {
@@ -132,19 +136,24 @@ pub(crate) fn build_plan(
     })
 }
 
-/// The dependency graph between steps: a step waits for the steps producing its (unfed) inputs and for
-/// its control inputs.
-fn dependencies(graph: &Graph, steps: &[Step], fed: &HashMap<Output, usize>) -> (Vec<Vec<u32>>, Vec<u32>) {
+/// The dependency graph between steps: a step waits for the steps producing the slots it reads (fed
+/// slots have none; a fused step may read more than its node's inputs) and for its control inputs.
+fn dependencies(graph: &Graph, steps: &[Step], num_slots: usize) -> (Vec<Vec<u32>>, Vec<u32>) {
     let step_of: HashMap<u32, u32> = steps.iter().enumerate().map(|(i, s)| (s.node, i as u32)).collect();
+    let mut producer = vec![None; num_slots];
+    for (i, step) in steps.iter().enumerate() {
+        for slot in step.outputs.iter().flatten() {
+            producer[*slot as usize] = Some(i as u32);
+        }
+    }
     let mut successors = vec![Vec::new(); steps.len()];
     let mut counts = vec![0u32; steps.len()];
     for (i, step) in steps.iter().enumerate() {
         let node = &graph.nodes()[step.node as usize];
-        let mut preds: Vec<u32> = node
+        let mut preds: Vec<u32> = step
             .inputs
             .iter()
-            .filter(|o| !fed.contains_key(o))
-            .filter_map(|o| step_of.get(&(o.op().index() as u32)).copied())
+            .filter_map(|&(slot, _)| producer[slot as usize])
             .chain(node.control_inputs.iter().filter_map(|c| step_of.get(&(c.index() as u32)).copied()))
             .collect();
         preds.sort_unstable();

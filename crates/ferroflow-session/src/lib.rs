@@ -29,6 +29,7 @@ mod fetch;
 pub mod gradient_checker;
 pub mod kernel;
 pub mod kernels;
+mod remapper;
 mod resource_manager;
 mod run_options;
 mod run_request;

@@ -11,4 +11,7 @@ pub struct SessionOptions {
     pub operation_timeout_in_ms: i64,
     /// Log each node's device. By default, false.
     pub log_device_placement: bool,
+    /// Run every node with its own kernel, without the remapper's fused kernels (TF's
+    /// `graph_options.rewrite_options.remapping = OFF`). By default, false: fused where it pays.
+    pub disable_remapping: bool,
 }

@@ -1,11 +1,12 @@
 //! Times one SGD step of a `tf1_bench.py` reference model in a raw session and prints the same JSON
 //! fields as `tf1_bench.py --mode session`.
 //! Usage: bench_step --model mlp|cnn|tiny [--steps 200] [--warmup 20] [--threads 0] [--inter 0]
-//!                   [--profile] [--nodes]
+//!                   [--profile] [--nodes] [--no-remap]
 //!
 //! `--profile` traces the timed steps and prints, per op type, the summed kernel time per step (to
 //! stderr), to see where a step goes; `--nodes` does the same per node. `--inter N` runs the session's
-//! concurrent executor on N inter-op threads (0: in graph order).
+//! concurrent executor on N inter-op threads (0: in graph order). `--no-remap` runs every node with its
+//! own kernel (no fused Conv2D+bias+Relu or MaxPoolGrad+ReluGrad).
 
 use ferroflow::prelude::*;
 use ferroflow::session::{RunOptions, RunRequest, TraceLevel};
@@ -41,6 +42,7 @@ fn main() -> Result<()> {
     let options = SessionOptions {
         intra_op_parallelism_threads: threads,
         inter_op_parallelism_threads: inter,
+        disable_remapping: args.iter().any(|a| a == "--no-remap"),
         ..Default::default()
     };
     let mut sess = DirectSession::with_options(g.finalize(), options);

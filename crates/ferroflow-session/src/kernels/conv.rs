@@ -14,9 +14,11 @@ use super::matmul::GemmElement;
 use crate::kernel::{KernelFactory, KernelInit, OpKernel, OpKernelContext};
 use ferroflow_core::{DType, Error, Result, Shape, Tensor, TensorElement};
 use ferroflow_graph::ops::conv_ops::{conv_attrs, windowed_output_size, Conv2DOptions};
+use ferroflow_graph::Node;
 use ndarray::{ArrayD, IxDyn};
 use parking_lot::Mutex;
 use rayon::prelude::*;
+use std::sync::Arc;
 
 pub(crate) const KERNELS: &[(&str, KernelFactory)] = &[
     ("Conv2D", conv2d),
@@ -365,6 +367,37 @@ fn to_tensor<T: ConvElement>(shape: &[usize], data: Vec<T>) -> Result<Tensor> {
     Ok(Tensor::from(ArrayD::from_shape_vec(IxDyn(shape), data)?))
 }
 
+/// What a `Conv2D` fused by the remapper applies to each output pixel's channels while they are still
+/// in cache: TF's `_FusedConv2D` with `BiasAdd`, optionally followed by `Relu`. These are the unfused
+/// `Add` and `Relu` kernels' operations in the same order, so the bits are the same.
+#[derive(Clone, Copy)]
+pub(crate) struct BiasRelu<'a, T> {
+    /// One value per output channel.
+    pub bias: &'a [T],
+    /// Whether negative sums become zero (NaN stays NaN, as in `Relu`).
+    pub relu: bool,
+}
+
+impl<T: Arith> BiasRelu<'_, T> {
+    fn apply(&self, out: &mut [T]) {
+        let rows = out.chunks_exact_mut(self.bias.len().max(1));
+        if self.relu {
+            for row in rows {
+                for (v, &b) in row.iter_mut().zip(self.bias) {
+                    let s = v.add(b);
+                    *v = if s < T::default() { T::default() } else { s };
+                }
+            }
+        } else {
+            for row in rows {
+                for (v, &b) in row.iter_mut().zip(self.bias) {
+                    *v = v.add(b);
+                }
+            }
+        }
+    }
+}
+
 /// `Conv2D`: per chunk of images, im2col then `[pixels, k] · [k, oc]` straight into the output.
 pub fn conv2d_forward<T: ConvElement>(
     x: &Tensor,
@@ -373,16 +406,37 @@ pub fn conv2d_forward<T: ConvElement>(
     threads: usize,
     pool: &ScratchPool,
 ) -> Result<Tensor> {
+    conv2d_forward_fused::<T>(x, filter, opts, None, threads, pool)
+}
+
+/// [`conv2d_forward`], then `epilogue` on each chunk of the output as soon as it is computed.
+fn conv2d_forward_fused<T: ConvElement>(
+    x: &Tensor,
+    filter: &Tensor,
+    opts: Conv2DOptions,
+    epilogue: Option<BiasRelu<'_, T>>,
+    threads: usize,
+    pool: &ScratchPool,
+) -> Result<Tensor> {
     let g = Geom::new(x.shape(), filter.shape(), opts, "Conv2D")?;
     let (k, pixels) = (g.k(), g.out_pixels());
     let mut out = vec![T::ZERO; g.n * pixels * g.oc];
     if g.degenerate() {
+        if let Some(e) = epilogue {
+            e.apply(&mut out);
+        }
         return to_tensor(&[g.n, g.oh, g.ow, g.oc], out);
     }
     let (xs, ws) = (contiguous::<T>(x)?, contiguous::<T>(filter)?);
     if let (Some(x32), Some(w32), Some(out32)) = (T::as_f32(&xs), T::as_f32(&ws), T::as_f32_mut(&mut out)) {
-        if implicit_gemm::forward(&g, x32, w32, out32, threads, pool)? {
-            return to_tensor(&[g.n, g.oh, g.ow, g.oc], out);
+        let epilogue32 = match epilogue {
+            Some(e) => T::as_f32(e.bias).map(|bias| Some(BiasRelu { bias, relu: e.relu })),
+            None => Some(None),
+        };
+        if let Some(epilogue32) = epilogue32 {
+            if implicit_gemm::forward(&g, x32, w32, out32, epilogue32, threads, pool)? {
+                return to_tensor(&[g.n, g.oh, g.ow, g.oc], out);
+            }
         }
     }
     let chunk = g.chunk(threads);
@@ -394,7 +448,11 @@ pub fn conv2d_forward<T: ConvElement>(
         pool.with::<T, _>(rows * k, |col| {
             g.im2col(src, col);
             gemm_into(rows, g.oc, k, out, Mat::row_major(col, k), Mat::row_major(&ws, g.oc), false, inner)
-        })
+        })?;
+        if let Some(e) = epilogue {
+            e.apply(out);
+        }
+        Ok(())
     };
     if out.is_empty() {
         return to_tensor(&[g.n, g.oh, g.ow, g.oc], out);
@@ -780,6 +838,58 @@ fn make(init: &KernelInit<'_>, op: ConvOp) -> Result<Box<dyn OpKernel>> {
         name: init.node.name.clone(),
         pool: ScratchPool::default(),
     }))
+}
+
+/// `Conv2D`, a bias add and optionally `Relu` as one kernel (TF's `_FusedConv2D`). The remapper builds
+/// it for a `Conv2D` node whose only reader is the add; its inputs are the node's two and the bias.
+struct FusedConv2D {
+    conv: ConvKernel,
+    relu: bool,
+}
+
+impl FusedConv2D {
+    fn run<T: ConvElement + TensorElement>(&self, ctx: &OpKernelContext<'_>) -> Result<Tensor> {
+        let (x, filter, bias) = (ctx.input(0)?, ctx.input(1)?, ctx.input(2)?);
+        let channels = filter.shape().last().copied().unwrap_or(0);
+        if bias.shape() != [channels] || bias.dtype() != x.dtype() {
+            return Err(Error::invalid_argument(format!(
+                "the bias added to the convolution must be a {} vector of {channels} values, got {} {}",
+                x.dtype(),
+                bias.dtype(),
+                Shape::from(bias.shape())
+            )));
+        }
+        let bias = contiguous::<T>(bias)?;
+        let epilogue = BiasRelu { bias: &bias, relu: self.relu };
+        conv2d_forward_fused::<T>(x, filter, self.conv.opts, Some(epilogue), ctx.threads, &self.conv.pool)
+    }
+}
+
+impl OpKernel for FusedConv2D {
+    fn compute(&self, ctx: &mut OpKernelContext<'_>) -> Result<()> {
+        let out = match float_dtype(ctx.input(0)?, &self.conv.name)? {
+            DType::F64 => self.run::<f64>(ctx),
+            _ => self.run::<f32>(ctx),
+        }
+        .map_err(|e| e.context(format!("node '{}' (fused with its bias add)", self.conv.name)))?;
+        ctx.output(out);
+        Ok(())
+    }
+}
+
+/// The kernel of a `Conv2D` node fused with the bias add after it and, when `relu`, the `Relu` after
+/// that. It takes the bias as a third input.
+///
+/// # Errors
+/// `InvalidArgument` for a node without convolution attributes.
+pub(crate) fn fused_conv2d(node: &Node, relu: bool) -> Result<Arc<dyn OpKernel>> {
+    let conv = ConvKernel {
+        op: ConvOp::Forward,
+        opts: conv_attrs(&node.attrs)?,
+        name: node.name.clone(),
+        pool: ScratchPool::default(),
+    };
+    Ok(Arc::new(FusedConv2D { conv, relu }))
 }
 
 fn conv2d(init: &KernelInit<'_>) -> Result<Box<dyn OpKernel>> {

@@ -158,7 +158,16 @@ fn max_pool_typed<T: Arith>(x: &Tensor, g: &PoolGeom, threads: usize) -> Result<
 }
 
 /// Routes each output gradient to the first maximum of its window (row-major scan), as TF's CPU kernel.
-fn max_pool_grad_typed<T: Arith>(x: &Tensor, dy: &Tensor, g: &PoolGeom, threads: usize) -> Result<Tensor> {
+/// With `relu`, also `ReluGrad` by the pooled input: a gradient whose window's maximum is not positive
+/// becomes zero. The maximum is the value at the position the gradient goes to, so this is exactly
+/// `ReluGrad(MaxPoolGrad(y, ...), y)` without a pass over the input-sized gradient.
+fn max_pool_grad_typed<T: Arith>(
+    x: &Tensor,
+    dy: &Tensor,
+    g: &PoolGeom,
+    relu: bool,
+    threads: usize,
+) -> Result<Tensor> {
     let xs = contiguous::<T>(x)?;
     let dys = contiguous::<T>(dy)?;
     if g.tiles_2x2() {
@@ -169,7 +178,11 @@ fn max_pool_grad_typed<T: Arith>(x: &Tensor, dy: &Tensor, g: &PoolGeom, threads:
         per_image(&mut dx.spare_capacity_mut()[..len], g.image_len(), g.parallel(threads), |b, d| {
             let img = &xs[b * g.image_len()..][..g.image_len()];
             let grad = &dys[b * g.out_len()..][..g.out_len()];
-            max_pool_grad_2x2_dispatch(img, grad, d, g);
+            if relu {
+                max_pool_grad_2x2_dispatch::<T, true>(img, grad, d, g);
+            } else {
+                max_pool_grad_2x2_dispatch::<T, false>(img, grad, d, g);
+            }
         });
         // Safety: the windows tile every image exactly (`tiles_2x2`), and `max_pool_grad_2x2` writes
         // all four positions of every window, so all `len` elements are initialized.
@@ -206,7 +219,8 @@ fn max_pool_grad_typed<T: Arith>(x: &Tensor, dy: &Tensor, g: &PoolGeom, threads:
                             d[base..][..g.c].iter_mut().zip(&mut done).zip(row)
                         {
                             let hit = !*done && (v == b || (v.is_nan() && b.is_nan()));
-                            *dst = dst.add(if hit { s } else { T::default() });
+                            let passes = hit && (!relu || b > T::default());
+                            *dst = dst.add(if passes { s } else { T::default() });
                             *done |= hit;
                         }
                     }
@@ -277,20 +291,30 @@ fn max_pool_2x2_dispatch<T: Arith>(img: &[T], out: &mut [T], g: &PoolGeom) {
 }
 
 /// [`max_pool_grad_2x2`], compiled for AVX-512 where [`wide_simd`].
-fn max_pool_grad_2x2_dispatch<T: Arith>(img: &[T], grad: &[T], d: &mut [MaybeUninit<T>], g: &PoolGeom) {
+fn max_pool_grad_2x2_dispatch<T: Arith, const RELU: bool>(
+    img: &[T],
+    grad: &[T],
+    d: &mut [MaybeUninit<T>],
+    g: &PoolGeom,
+) {
     #[cfg(target_arch = "x86_64")]
     {
         #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
-        unsafe fn wide<T: Arith>(img: &[T], grad: &[T], d: &mut [MaybeUninit<T>], g: &PoolGeom) {
-            max_pool_grad_2x2(img, grad, d, g);
+        unsafe fn wide<T: Arith, const RELU: bool>(
+            img: &[T],
+            grad: &[T],
+            d: &mut [MaybeUninit<T>],
+            g: &PoolGeom,
+        ) {
+            max_pool_grad_2x2::<T, RELU>(img, grad, d, g);
         }
         if wide_simd() {
             // Safety: the CPU has the features `wide` was compiled for.
-            unsafe { wide(img, grad, d, g) };
+            unsafe { wide::<T, RELU>(img, grad, d, g) };
             return;
         }
     }
-    max_pool_grad_2x2(img, grad, d, g);
+    max_pool_grad_2x2::<T, RELU>(img, grad, d, g);
 }
 
 /// `max_pool_grad_typed` for one image when the windows are 2x2 with stride 2 and tile it exactly:
@@ -299,7 +323,12 @@ fn max_pool_grad_2x2_dispatch<T: Arith>(img: &[T], grad: &[T], d: &mut [MaybeUni
 /// goes away. That bookkeeping, not memory traffic, dominated the general path on 32-64 channels.
 /// Same semantics: the first maximum in row-major window order (NaN counts as the maximum) gets it.
 #[inline(always)]
-fn max_pool_grad_2x2<T: Arith>(img: &[T], grad: &[T], d: &mut [MaybeUninit<T>], g: &PoolGeom) {
+fn max_pool_grad_2x2<T: Arith, const RELU: bool>(
+    img: &[T],
+    grad: &[T],
+    d: &mut [MaybeUninit<T>],
+    g: &PoolGeom,
+) {
     let (c, row) = (g.c, g.w * g.c);
     // Non-short-circuit `|`/`&` throughout: `||` and `&&` compile to branches here, which keeps the
     // channel loop scalar.
@@ -327,7 +356,8 @@ fn max_pool_grad_2x2<T: Arith>(img: &[T], grad: &[T], d: &mut [MaybeUninit<T>], 
                 let hq = same(q[i], m) & !hp;
                 let hr = same(r[i], m) & !(hp | hq);
                 let ht = same(t[i], m) & !(hp | hq | hr);
-                let (zero, g) = (T::default(), s[i]);
+                let zero = T::default();
+                let g = if !RELU | (m > zero) { s[i] } else { zero };
                 op[i] = MaybeUninit::new(if hp { g } else { zero });
                 oq[i] = MaybeUninit::new(if hq { g } else { zero });
                 or[i] = MaybeUninit::new(if hr { g } else { zero });
@@ -390,6 +420,8 @@ fn avg_pool_grad_typed<T: Arith>(dy: &Tensor, g: &PoolGeom, threads: usize) -> R
 enum PoolOp {
     Max,
     MaxGrad,
+    /// `MaxPoolGrad` followed by `ReluGrad` by the pooled input, fused by the remapper.
+    MaxGradRelu,
     Avg,
     AvgGrad,
 }
@@ -408,11 +440,11 @@ impl PoolKernel {
         match self.op {
             PoolOp::Max => max_pool_typed::<T>(ctx.input(0)?, &geom(ctx.input(0)?.shape())?, ctx.threads),
             PoolOp::Avg => avg_pool_typed::<T>(ctx.input(0)?, &geom(ctx.input(0)?.shape())?, ctx.threads),
-            PoolOp::MaxGrad => {
+            PoolOp::MaxGrad | PoolOp::MaxGradRelu => {
                 let (x, dy) = (ctx.input(0)?, ctx.input(2)?);
                 let g = geom(x.shape())?;
                 check_grad_shape(&g, dy, &self.name)?;
-                max_pool_grad_typed::<T>(x, dy, &g, ctx.threads)
+                max_pool_grad_typed::<T>(x, dy, &g, self.op == PoolOp::MaxGradRelu, ctx.threads)
             }
             PoolOp::AvgGrad => {
                 let shape: Vec<usize> = super::int_values(ctx.input(0)?, "orig_input_shape")?
@@ -458,15 +490,28 @@ impl OpKernel for PoolKernel {
 }
 
 fn make(init: &KernelInit<'_>, op: PoolOp) -> Result<Box<dyn OpKernel>> {
-    let attrs = &init.node.attrs;
+    Ok(Box::new(pool_kernel(init.node, op)?))
+}
+
+fn pool_kernel(node: &ferroflow_graph::Node, op: PoolOp) -> Result<PoolKernel> {
+    let attrs = &node.attrs;
     let opts = conv_attrs(attrs)?;
-    Ok(Box::new(PoolKernel {
+    Ok(PoolKernel {
         op,
         ksize: pool_ksize(attrs)?,
         strides: opts.strides,
         padding: opts.padding,
-        name: init.node.name.clone(),
-    }))
+        name: node.name.clone(),
+    })
+}
+
+/// The kernel of a `MaxPoolGrad` node fused with the `ReluGrad` that reads its output and its first
+/// input (the pooled activation): the gradient of `max_pool(relu(..))` in one pass.
+///
+/// # Errors
+/// `InvalidArgument` for a node without pooling attributes.
+pub(crate) fn max_pool_grad_relu(node: &ferroflow_graph::Node) -> Result<std::sync::Arc<dyn OpKernel>> {
+    Ok(std::sync::Arc::new(pool_kernel(node, PoolOp::MaxGradRelu)?))
 }
 
 fn max_pool(init: &KernelInit<'_>) -> Result<Box<dyn OpKernel>> {
@@ -513,7 +558,7 @@ mod tests {
         assert_eq!(pooled[0], 1.0);
         assert!(pooled[1].is_nan());
         assert_eq!(&pooled[2..], &[8.0, -inf, 2.0, 9.0]);
-        let dx = max_pool_grad_typed::<f32>(&xt, &dyt, &g, 1)?;
+        let dx = max_pool_grad_typed::<f32>(&xt, &dyt, &g, false, 1)?;
         let dx = dx.array::<f32>()?.iter().copied().collect::<Vec<_>>();
         #[rustfmt::skip]
         let expected = [

@@ -17,7 +17,7 @@
 //! Each entry point returns `Ok(false)` when it does not apply (no AVX-512, other strides for the input
 //! gradient), and the caller falls back to im2col.
 
-use super::{Geom, ScratchPool};
+use super::{BiasRelu, Geom, ScratchPool};
 use crate::kernels::matmul::{
     gather_gemm, gather_gemm_available, pack_panels, pack_panels_gathered, panels_len, PANEL,
 };
@@ -174,12 +174,14 @@ fn per_task(n: usize, threads: usize) -> usize {
     n.div_ceil(threads.clamp(1, n.max(1))).max(1)
 }
 
-/// `Conv2D` of `x` with a filter given as a row-major `k × oc` matrix, into `out`.
+/// `Conv2D` of `x` with a filter given as a row-major `k × oc` matrix, into `out`, then `epilogue` on
+/// each chunk while it is in cache.
 pub(super) fn forward(
     g: &Geom,
     x: &[f32],
     filter: &[f32],
     out: &mut [f32],
+    epilogue: Option<BiasRelu<'_, f32>>,
     threads: usize,
     pool: &ScratchPool,
 ) -> Result<bool> {
@@ -216,6 +218,9 @@ pub(super) fn forward(
                         panels,
                     )
                 })?;
+                if let Some(e) = epilogue {
+                    e.apply(dst);
+                }
             }
             Ok(())
         };
@@ -263,7 +268,7 @@ pub(super) fn backprop_input(
                 }
             }
         }
-        forward(&full, dy, flipped, dx, threads, pool)
+        forward(&full, dy, flipped, dx, None, threads, pool)
     })
 }
 
@@ -408,7 +413,7 @@ mod tests {
             for threads in [1, 2, 3] {
                 let what = format!("{xs:?} {ws:?} {opts:?} threads {threads}");
                 let mut got = vec![f32::NAN; out.len()];
-                assert!(forward(&g, &x, &w, &mut got, threads, &pool)?);
+                assert!(forward(&g, &x, &w, &mut got, None, threads, &pool)?);
                 close(&got, &out, &format!("forward {what}"));
                 let mut got = vec![f32::NAN; dx.len()];
                 assert_eq!(backprop_input(&g, &w, &dy, &mut got, threads, &pool)?, unit, "{what}");
