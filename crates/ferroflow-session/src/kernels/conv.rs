@@ -18,6 +18,7 @@ use ferroflow_graph::Node;
 use ndarray::{ArrayD, IxDyn};
 use parking_lot::Mutex;
 use rayon::prelude::*;
+use std::mem::MaybeUninit;
 use std::sync::Arc;
 
 pub(crate) const KERNELS: &[(&str, KernelFactory)] = &[
@@ -46,6 +47,8 @@ pub trait ConvElement: GemmElement + Arith {
     fn as_f32(values: &[Self]) -> Option<&[f32]>;
     /// As [`ConvElement::as_f32`], writable.
     fn as_f32_mut(values: &mut [Self]) -> Option<&mut [f32]>;
+    /// As [`ConvElement::as_f32_mut`], for memory not yet written.
+    fn as_f32_uninit(values: &mut [MaybeUninit<Self>]) -> Option<&mut [MaybeUninit<f32>]>;
 }
 
 impl ConvElement for f32 {
@@ -58,6 +61,9 @@ impl ConvElement for f32 {
     fn as_f32_mut(values: &mut [Self]) -> Option<&mut [f32]> {
         Some(values)
     }
+    fn as_f32_uninit(values: &mut [MaybeUninit<Self>]) -> Option<&mut [MaybeUninit<f32>]> {
+        Some(values)
+    }
 }
 
 impl ConvElement for f64 {
@@ -68,6 +74,9 @@ impl ConvElement for f64 {
         None
     }
     fn as_f32_mut(_: &mut [Self]) -> Option<&mut [f32]> {
+        None
+    }
+    fn as_f32_uninit(_: &mut [MaybeUninit<Self>]) -> Option<&mut [MaybeUninit<f32>]> {
         None
     }
 }
@@ -363,6 +372,24 @@ fn contiguous<T: ConvElement>(t: &Tensor) -> Result<std::borrow::Cow<'_, [T]>> {
     })
 }
 
+/// A vector of `len` values that `fill` writes in full when it returns true, without zeroing it first
+/// (zeroing the reference CNN's conv outputs cost 2% of its step, on one thread while the other idled).
+///
+/// # Safety
+/// When `fill` returns `Ok(true)`, it has written every element of the slice it was given.
+unsafe fn written<T>(
+    len: usize,
+    fill: impl FnOnce(&mut [MaybeUninit<T>]) -> Result<bool>,
+) -> Result<Option<Vec<T>>> {
+    let mut values = Vec::with_capacity(len);
+    if !fill(&mut values.spare_capacity_mut()[..len])? {
+        return Ok(None);
+    }
+    // Safety: `fill` returned true, so it wrote all `len` values (the caller's contract).
+    unsafe { values.set_len(len) };
+    Ok(Some(values))
+}
+
 fn to_tensor<T: ConvElement>(shape: &[usize], data: Vec<T>) -> Result<Tensor> {
     Ok(Tensor::from(ArrayD::from_shape_vec(IxDyn(shape), data)?))
 }
@@ -420,24 +447,35 @@ fn conv2d_forward_fused<T: ConvElement>(
 ) -> Result<Tensor> {
     let g = Geom::new(x.shape(), filter.shape(), opts, "Conv2D")?;
     let (k, pixels) = (g.k(), g.out_pixels());
-    let mut out = vec![T::ZERO; g.n * pixels * g.oc];
+    let len = g.n * pixels * g.oc;
+    let (xs, ws) = (contiguous::<T>(x)?, contiguous::<T>(filter)?);
+    if !g.degenerate() {
+        // Safety: `implicit_gemm::forward` writes all of `out` when it returns true.
+        let out = unsafe {
+            written(len, |out| {
+                let f32s = (T::as_f32(&xs), T::as_f32(&ws), T::as_f32_uninit(out));
+                let epilogue32 = match epilogue {
+                    Some(e) => T::as_f32(e.bias).map(|bias| Some(BiasRelu { bias, relu: e.relu })),
+                    None => Some(None),
+                };
+                match (f32s, epilogue32) {
+                    ((Some(x32), Some(w32), Some(out32)), Some(e)) => {
+                        implicit_gemm::forward(&g, x32, w32, out32, e, threads, pool)
+                    }
+                    _ => Ok(false),
+                }
+            })?
+        };
+        if let Some(out) = out {
+            return to_tensor(&[g.n, g.oh, g.ow, g.oc], out);
+        }
+    }
+    let mut out = vec![T::ZERO; len];
     if g.degenerate() {
         if let Some(e) = epilogue {
             e.apply(&mut out);
         }
         return to_tensor(&[g.n, g.oh, g.ow, g.oc], out);
-    }
-    let (xs, ws) = (contiguous::<T>(x)?, contiguous::<T>(filter)?);
-    if let (Some(x32), Some(w32), Some(out32)) = (T::as_f32(&xs), T::as_f32(&ws), T::as_f32_mut(&mut out)) {
-        let epilogue32 = match epilogue {
-            Some(e) => T::as_f32(e.bias).map(|bias| Some(BiasRelu { bias, relu: e.relu })),
-            None => Some(None),
-        };
-        if let Some(epilogue32) = epilogue32 {
-            if implicit_gemm::forward(&g, x32, w32, out32, epilogue32, threads, pool)? {
-                return to_tensor(&[g.n, g.oh, g.ow, g.oc], out);
-            }
-        }
     }
     let chunk = g.chunk(threads);
     let run = |(i, out): (usize, &mut [T])| -> Result<()> {
@@ -485,15 +523,25 @@ pub fn conv2d_backprop_input_compute<T: ConvElement>(
         )));
     }
     let (k, pixels) = (g.k(), g.out_pixels());
-    let mut dx = vec![T::ZERO; g.n * g.image_len()];
-    if g.degenerate() {
-        return to_tensor(input_shape, dx);
-    }
+    let len = g.n * g.image_len();
     let (dys, ws) = (contiguous::<T>(dy)?, contiguous::<T>(filter)?);
-    if let (Some(w32), Some(dy32), Some(dx32)) = (T::as_f32(&ws), T::as_f32(&dys), T::as_f32_mut(&mut dx)) {
-        if implicit_gemm::backprop_input(&g, w32, dy32, dx32, threads, pool)? {
+    if !g.degenerate() {
+        // Safety: `implicit_gemm::backprop_input` writes all of `dx` when it returns true.
+        let dx = unsafe {
+            written(len, |dx| match (T::as_f32(&ws), T::as_f32(&dys), T::as_f32_uninit(dx)) {
+                (Some(w32), Some(dy32), Some(dx32)) => {
+                    implicit_gemm::backprop_input(&g, w32, dy32, dx32, threads, pool)
+                }
+                _ => Ok(false),
+            })?
+        };
+        if let Some(dx) = dx {
             return to_tensor(input_shape, dx);
         }
+    }
+    let mut dx = vec![T::ZERO; len];
+    if g.degenerate() {
+        return to_tensor(input_shape, dx);
     }
     let chunk = g.chunk(threads);
     let run = |(i, dx): (usize, &mut [T])| -> Result<()> {

@@ -5,6 +5,7 @@
 use crate::kernel::{KernelFactory, KernelInit, OpKernel, OpKernelContext};
 use ferroflow_core::{Error, Result, Shape, Tensor};
 use ndarray::{Array2, ArrayView2, Ix2};
+use std::mem::MaybeUninit;
 
 pub(crate) const KERNELS: &[(&str, KernelFactory)] = &[("MatMul", matmul)];
 
@@ -236,7 +237,7 @@ pub(crate) fn gather_gemm_available() -> bool {
 /// `Internal` when an offset or a buffer does not fit (a bug of the caller).
 #[allow(clippy::too_many_arguments)] // a GEMM's shape: dimensions, operands and flags
 pub(crate) fn gather_gemm(
-    (m, n, k): (usize, usize, usize),
+    dims: (usize, usize, usize),
     c: &mut [f32],
     accumulate: bool,
     base: &[f32],
@@ -245,38 +246,78 @@ pub(crate) fn gather_gemm(
     row_depths: Option<&[(usize, usize)]>,
     packed: &[f32],
 ) -> Result<bool> {
+    let (len, c) = (c.len(), c.as_mut_ptr());
+    // Safety: `c` is a unique borrow of `len` initialized floats.
+    unsafe { gather_into(dims, (c, len), accumulate, (base, rows, cols, row_depths), packed) }
+}
+
+/// [`gather_gemm`] without `accumulate`, into memory that need not be initialized: when it returns
+/// true, every element of `c[..m * n]` has been written.
+///
+/// # Errors
+/// `Internal` when an offset or a buffer does not fit (a bug of the caller).
+pub(crate) fn gather_gemm_uninit(
+    dims: (usize, usize, usize),
+    c: &mut [MaybeUninit<f32>],
+    base: &[f32],
+    rows: &[isize],
+    cols: &[isize],
+    row_depths: Option<&[(usize, usize)]>,
+    packed: &[f32],
+) -> Result<bool> {
+    let (len, c) = (c.len(), c.as_mut_ptr().cast::<f32>());
+    // Safety: `c` is a unique borrow of `len` floats; without `accumulate` none is read before it is
+    // written.
+    unsafe { gather_into(dims, (c, len), false, (base, rows, cols, row_depths), packed) }
+}
+
+/// A gathered A operand: base values, row and column offsets, and per-row depth ranges.
+type GatheredA<'a> = (&'a [f32], &'a [isize], &'a [isize], Option<&'a [(usize, usize)]>);
+
+/// # Safety
+/// `c.0` is valid for writes of `c.1` floats and overlaps nothing else; when `accumulate`, they are
+/// initialized.
+unsafe fn gather_into(
+    (m, n, k): (usize, usize, usize),
+    (c, c_len): (*mut f32, usize),
+    accumulate: bool,
+    (base, rows, cols, row_depths): GatheredA<'_>,
+    packed: &[f32],
+) -> Result<bool> {
     if !gather_gemm_available() {
         return Ok(false);
     }
-    let span = |t: &[isize]| (t.iter().copied().min().unwrap_or(0), t.iter().copied().max().unwrap_or(0));
-    let ((rlo, rhi), (clo, chi)) = (span(rows), span(cols));
-    let inside = rlo + clo >= 0 && usize::try_from(rhi + chi).is_ok_and(|hi| hi < base.len());
-    let depths_fit = row_depths.is_none_or(|d| d.len() == m && d.iter().all(|&(lo, hi)| lo <= hi && hi <= k));
-    if rows.len() != m
+    #[cfg(target_arch = "x86_64")]
+    // Safety: AVX-512F is available (checked above).
+    let fits = unsafe { avx512::offsets_fit(base.len(), rows, cols, row_depths.map(|d| (d, k))) };
+    #[cfg(not(target_arch = "x86_64"))]
+    let fits = false;
+    if !fits
+        || rows.len() != m
         || cols.len() != k
-        || c.len() < m * n
+        || row_depths.is_some_and(|d| d.len() != m)
+        || c_len < m * n
         || packed.len() < panels_len(k, n)
-        || !inside
-        || !depths_fit
     {
         return Err(Error::internal(format!("gather_gemm: operands do not fit {m}x{k} · {k}x{n}")));
     }
     if m == 0 || n == 0 || k == 0 {
         if !accumulate {
-            c[..m * n].fill(0.0);
+            // Safety: `c` holds at least m * n floats (checked above); zero bits are 0.0.
+            unsafe { std::ptr::write_bytes(c, 0, m * n) };
         }
         return Ok(true);
     }
     #[cfg(target_arch = "x86_64")]
     // Safety: AVX-512F is available (checked above); every a(i, p) = base[rows[i] + cols[p]] lies in
-    // `base` because the smallest and largest offsets do; `packed` and `c` are big enough and `c` is a
-    // unique borrow.
+    // `base` because the smallest and largest offsets do; `packed` and `c` are big enough (checked
+    // above) and `c` is exclusively ours (the caller's contract).
     unsafe {
         avx512::sgemm_gather(
             m,
             n,
             k,
-            c.as_mut_ptr(),
+            c,
             n as isize,
             accumulate,
             base.as_ptr(),
@@ -544,6 +585,53 @@ mod avx512 {
             _mm512_mask_storeu_ps(ci, m0, v0);
             _mm512_mask_storeu_ps(ci.wrapping_add(16), m1, v1);
         }
+    }
+
+    /// Whether every `base[rows[i] + cols[p]]` lies in a buffer of `base_len` values and every depth
+    /// range `(lo, hi)` has `lo <= hi <= k`. Compiled for AVX-512, where 64-bit minimum and maximum are
+    /// single instructions: the baseline build emulated them, and these scans took half of
+    /// `gather_gemm`'s time outside the microkernel.
+    ///
+    /// # Safety
+    /// Requires AVX-512F.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn offsets_fit(
+        base_len: usize,
+        rows: &[isize],
+        cols: &[isize],
+        depths: Option<(&[(usize, usize)], usize)>,
+    ) -> bool {
+        // With no rows or no columns, A is not read at all.
+        let inside = rows.is_empty() || cols.is_empty() || {
+            let ((rlo, rhi), (clo, chi)) = (span(rows), span(cols));
+            let (lo, hi) = (rlo.checked_add(clo), rhi.checked_add(chi));
+            lo.is_some_and(|lo| lo >= 0)
+                && hi.and_then(|hi| usize::try_from(hi).ok()).is_some_and(|hi| hi < base_len)
+        };
+        let depths_fit = match depths {
+            Some((d, k)) => {
+                // Branch-free over the whole table, so it vectorizes.
+                let mut bad = false;
+                for &(lo, hi) in d {
+                    bad |= (lo > hi) | (hi > k);
+                }
+                !bad
+            }
+            None => true,
+        };
+        inside && depths_fit
+    }
+
+    /// The smallest and largest offset, in a plain loop: an iterator adaptor here was compiled apart
+    /// for the baseline CPU instead of with its AVX-512 caller.
+    #[target_feature(enable = "avx512f")]
+    fn span(offsets: &[isize]) -> (isize, isize) {
+        let (mut lo, mut hi) = (isize::MAX, isize::MIN);
+        for &v in offsets {
+            lo = lo.min(v);
+            hi = hi.max(v);
+        }
+        (lo, hi)
     }
 
     /// The load masks of the two vectors of a tile `nr` columns wide.

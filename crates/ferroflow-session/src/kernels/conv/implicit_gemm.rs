@@ -19,10 +19,12 @@
 
 use super::{BiasRelu, Geom, ScratchPool};
 use crate::kernels::matmul::{
-    gather_gemm, gather_gemm_available, pack_panels, pack_panels_gathered, panels_len, PANEL,
+    gather_gemm, gather_gemm_available, gather_gemm_uninit, pack_panels, pack_panels_gathered, panels_len,
+    PANEL,
 };
-use ferroflow_core::Result;
+use ferroflow_core::{Error, Result};
 use rayon::prelude::*;
+use std::mem::MaybeUninit;
 
 /// Padded input values aimed for per chunk of images (256 KiB of f32): a chunk is padded and then
 /// read `kh * kw` times by the product, so it should stay in a core's L2.
@@ -175,12 +177,12 @@ fn per_task(n: usize, threads: usize) -> usize {
 }
 
 /// `Conv2D` of `x` with a filter given as a row-major `k × oc` matrix, into `out`, then `epilogue` on
-/// each chunk while it is in cache.
+/// each chunk while it is in cache. When it returns true, every element of `out` has been written.
 pub(super) fn forward(
     g: &Geom,
     x: &[f32],
     filter: &[f32],
-    out: &mut [f32],
+    out: &mut [MaybeUninit<f32>],
     epilogue: Option<BiasRelu<'_, f32>>,
     threads: usize,
     pool: &ScratchPool,
@@ -197,20 +199,19 @@ pub(super) fn forward(
             pack_panels(filter, k, g.oc, packed)?;
             &*packed
         };
-        let task = |(t, out): (usize, &mut [f32])| -> Result<()> {
+        let task = |(t, out): (usize, &mut [MaybeUninit<f32>])| -> Result<()> {
             let first = t * per_task(g.n, threads);
             let images = out.len() / (pixels * g.oc);
             for start in (0..images).step_by(chunk) {
                 let imgs = chunk.min(images - start);
                 let src = &x[(first + start) * g.image_len()..][..imgs * g.image_len()];
                 let dst = &mut out[start * pixels * g.oc..][..imgs * pixels * g.oc];
-                pool.with::<f32, _>(imgs * padded.image_len(g), |buf| {
+                let written = pool.with::<f32, _>(imgs * padded.image_len(g), |buf| {
                     padded.fill(g, src, buf);
                     let (rows, depths) = (&origins[..imgs * pixels], &depths[..imgs * pixels]);
-                    gather_gemm(
+                    gather_gemm_uninit(
                         (imgs * pixels, g.oc, k),
                         dst,
-                        false,
                         buf,
                         rows,
                         &windows,
@@ -218,8 +219,12 @@ pub(super) fn forward(
                         panels,
                     )
                 })?;
+                if !written {
+                    return Err(Error::internal("gather_gemm became unavailable during a convolution"));
+                }
                 if let Some(e) = epilogue {
-                    e.apply(dst);
+                    // Safety: `gather_gemm_uninit` returned true, so it wrote all of `dst`.
+                    e.apply(unsafe { &mut *(std::ptr::from_mut(dst) as *mut [f32]) });
                 }
             }
             Ok(())
@@ -240,7 +245,7 @@ pub(super) fn backprop_input(
     g: &Geom,
     filter: &[f32],
     dy: &[f32],
-    dx: &mut [f32],
+    dx: &mut [MaybeUninit<f32>],
     threads: usize,
     pool: &ScratchPool,
 ) -> Result<bool> {
@@ -370,6 +375,16 @@ mod tests {
         (out, dx, dw)
     }
 
+    /// Output memory holding NaN, so an element the kernel does not write fails the comparison.
+    fn poisoned(len: usize) -> Vec<MaybeUninit<f32>> {
+        vec![MaybeUninit::new(f32::NAN); len]
+    }
+
+    fn read(values: &[MaybeUninit<f32>]) -> Vec<f32> {
+        // Safety: `poisoned` initialized every element.
+        values.iter().map(|v| unsafe { v.assume_init() }).collect()
+    }
+
     fn close(got: &[f32], expected: &[f64], what: &str) {
         assert_eq!(got.len(), expected.len(), "{what}");
         for (i, (g, e)) in got.iter().zip(expected).enumerate() {
@@ -412,13 +427,13 @@ mod tests {
             let unit = (g.sh, g.sw, g.dh, g.dw) == (1, 1, 1, 1);
             for threads in [1, 2, 3] {
                 let what = format!("{xs:?} {ws:?} {opts:?} threads {threads}");
-                let mut got = vec![f32::NAN; out.len()];
+                let mut got = poisoned(out.len());
                 assert!(forward(&g, &x, &w, &mut got, None, threads, &pool)?);
-                close(&got, &out, &format!("forward {what}"));
-                let mut got = vec![f32::NAN; dx.len()];
+                close(&read(&got), &out, &format!("forward {what}"));
+                let mut got = poisoned(dx.len());
                 assert_eq!(backprop_input(&g, &w, &dy, &mut got, threads, &pool)?, unit, "{what}");
                 if unit {
-                    close(&got, &dx, &format!("input gradient {what}"));
+                    close(&read(&got), &dx, &format!("input gradient {what}"));
                 }
                 let mut got = vec![f32::NAN; dw.len()];
                 assert!(backprop_filter(&g, &x, &dy, &mut got, threads, &pool)?);
