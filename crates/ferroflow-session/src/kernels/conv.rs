@@ -406,7 +406,25 @@ pub(crate) struct BiasRelu<'a, T> {
 }
 
 impl<T: Arith> BiasRelu<'_, T> {
+    /// Applies it to whole rows of channels; compiled for AVX-512 too, and chosen at run time.
     fn apply(&self, out: &mut [T]) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            #[target_feature(enable = "avx512f")]
+            unsafe fn wide<T: Arith>(e: &BiasRelu<'_, T>, out: &mut [T]) {
+                e.apply_here(out);
+            }
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                // Safety: the CPU has the feature `wide` was compiled for.
+                unsafe { wide(self, out) };
+                return;
+            }
+        }
+        self.apply_here(out);
+    }
+
+    #[inline(always)]
+    fn apply_here(&self, out: &mut [T]) {
         let rows = out.chunks_exact_mut(self.bias.len().max(1));
         if self.relu {
             for row in rows {

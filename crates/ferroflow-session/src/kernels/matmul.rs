@@ -248,14 +248,19 @@ pub(crate) fn gather_gemm(
 ) -> Result<bool> {
     let (len, c) = (c.len(), c.as_mut_ptr());
     // Safety: `c` is a unique borrow of `len` initialized floats.
-    unsafe { gather_into(dims, (c, len), accumulate, (base, rows, cols, row_depths), packed) }
+    unsafe { gather_into(dims, (c, len), accumulate, (base, rows, cols, row_depths), packed, None) }
 }
 
-/// [`gather_gemm`] without `accumulate`, into memory that need not be initialized: when it returns
-/// true, every element of `c[..m * n]` has been written.
+/// What to do with whole rows of C once they are final, while they are still in cache (a fused
+/// bias add and activation). It is given a multiple of `n` values.
+pub(crate) type RowsEpilogue<'a> = &'a (dyn Fn(&mut [f32]) + Sync);
+
+/// [`gather_gemm`] without `accumulate`, into memory that need not be initialized, then `epilogue` on
+/// each block of finished rows: when it returns true, every element of `c[..m * n]` has been written.
 ///
 /// # Errors
 /// `Internal` when an offset or a buffer does not fit (a bug of the caller).
+#[allow(clippy::too_many_arguments)] // a GEMM's shape: dimensions, operands and flags
 pub(crate) fn gather_gemm_uninit(
     dims: (usize, usize, usize),
     c: &mut [MaybeUninit<f32>],
@@ -264,11 +269,13 @@ pub(crate) fn gather_gemm_uninit(
     cols: &[isize],
     row_depths: Option<&[(usize, usize)]>,
     packed: &[f32],
+    epilogue: Option<RowsEpilogue<'_>>,
 ) -> Result<bool> {
     let (len, c) = (c.len(), c.as_mut_ptr().cast::<f32>());
+    let a = (base, rows, cols, row_depths);
     // Safety: `c` is a unique borrow of `len` floats; without `accumulate` none is read before it is
     // written.
-    unsafe { gather_into(dims, (c, len), false, (base, rows, cols, row_depths), packed) }
+    unsafe { gather_into(dims, (c, len), false, a, packed, epilogue) }
 }
 
 /// A gathered A operand: base values, row and column offsets, and per-row depth ranges.
@@ -283,6 +290,7 @@ unsafe fn gather_into(
     accumulate: bool,
     (base, rows, cols, row_depths): GatheredA<'_>,
     packed: &[f32],
+    epilogue: Option<RowsEpilogue<'_>>,
 ) -> Result<bool> {
     if !gather_gemm_available() {
         return Ok(false);
@@ -306,6 +314,10 @@ unsafe fn gather_into(
             // Safety: `c` holds at least m * n floats (checked above); zero bits are 0.0.
             unsafe { std::ptr::write_bytes(c, 0, m * n) };
         }
+        if let Some(f) = epilogue {
+            // Safety: `c` holds m * n floats, initialized (the caller's contract, or zeroed above).
+            f(unsafe { std::slice::from_raw_parts_mut(c, m * n) });
+        }
         return Ok(true);
     }
     #[cfg(target_arch = "x86_64")]
@@ -313,19 +325,8 @@ unsafe fn gather_into(
     // `base` because the smallest and largest offsets do; `packed` and `c` are big enough (checked
     // above) and `c` is exclusively ours (the caller's contract).
     unsafe {
-        avx512::sgemm_gather(
-            m,
-            n,
-            k,
-            c,
-            n as isize,
-            accumulate,
-            base.as_ptr(),
-            rows,
-            cols,
-            row_depths,
-            packed.as_ptr(),
-        );
+        let a = (base.as_ptr(), rows, cols, row_depths);
+        avx512::sgemm_gather((m, n, k), c, accumulate, a, packed.as_ptr(), epilogue);
     }
     Ok(true)
 }
@@ -647,28 +648,28 @@ mod avx512 {
         (mask(0), mask(16))
     }
 
-    /// `c (m×n, row stride ldc) = a · b`, or `+=` when `accumulate`, on this thread, where
+    /// `c (m×n, row-major) = a · b`, or `+=` when `accumulate`, on this thread, where
     /// `a(i, p) = base[row_offsets[i] + col_offsets[p]]` and `b` is packed by [`pack_b`] (n columns,
-    /// k rows).
+    /// k rows); then `epilogue` on each block of rows as the last pass over k finishes it.
     ///
     /// # Safety
     /// Requires AVX-512F. `row_offsets` has m entries and `col_offsets` k; every `a(i, p)` lies inside
     /// `base`'s allocation; `packed` holds `n.div_ceil(32) * k * 32` values; `c` is valid for an m×n
-    /// matrix with row stride `ldc` and overlaps nothing else.
-    #[allow(clippy::too_many_arguments)]
+    /// matrix and overlaps nothing else.
     pub(super) unsafe fn sgemm_gather(
-        m: usize,
-        n: usize,
-        k: usize,
+        (m, n, k): (usize, usize, usize),
         c: *mut f32,
-        ldc: isize,
         accumulate: bool,
-        base: *const f32,
-        row_offsets: &[isize],
-        col_offsets: &[isize],
-        row_depths: Option<&[(usize, usize)]>,
+        (base, row_offsets, col_offsets, row_depths): (
+            *const f32,
+            &[isize],
+            &[isize],
+            Option<&[(usize, usize)]>,
+        ),
         packed: *const f32,
+        epilogue: Option<super::RowsEpilogue<'_>>,
     ) {
+        let ldc = n as isize;
         let depth = pass_depth(k);
         let mut pc = 0;
         while pc < k {
@@ -710,6 +711,10 @@ mod avx512 {
                         ir += MR;
                     }
                     jc += NR;
+                }
+                if let (Some(f), true) = (epilogue, pc + kc >= k) {
+                    // Safety: rows `ic..ic + mc` lie in C and this last pass has written all of them.
+                    f(unsafe { std::slice::from_raw_parts_mut(c.offset(ic as isize * ldc), mc * n) });
                 }
                 ic += mc;
             }

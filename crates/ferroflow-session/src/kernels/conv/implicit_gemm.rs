@@ -20,7 +20,7 @@
 use super::{BiasRelu, Geom, ScratchPool};
 use crate::kernels::matmul::{
     gather_gemm, gather_gemm_available, gather_gemm_uninit, pack_panels, pack_panels_gathered, panels_len,
-    PANEL,
+    RowsEpilogue, PANEL,
 };
 use ferroflow_core::{Error, Result};
 use rayon::prelude::*;
@@ -199,6 +199,8 @@ pub(super) fn forward(
             pack_panels(filter, k, g.oc, packed)?;
             &*packed
         };
+        let bias_relu = epilogue.map(|e| move |rows: &mut [f32]| e.apply(rows));
+        let apply = bias_relu.as_ref().map(|f| f as RowsEpilogue<'_>);
         let task = |(t, out): (usize, &mut [MaybeUninit<f32>])| -> Result<()> {
             let first = t * per_task(g.n, threads);
             let images = out.len() / (pixels * g.oc);
@@ -209,22 +211,11 @@ pub(super) fn forward(
                 let written = pool.with::<f32, _>(imgs * padded.image_len(g), |buf| {
                     padded.fill(g, src, buf);
                     let (rows, depths) = (&origins[..imgs * pixels], &depths[..imgs * pixels]);
-                    gather_gemm_uninit(
-                        (imgs * pixels, g.oc, k),
-                        dst,
-                        buf,
-                        rows,
-                        &windows,
-                        Some(depths),
-                        panels,
-                    )
+                    let dims = (imgs * pixels, g.oc, k);
+                    gather_gemm_uninit(dims, dst, buf, rows, &windows, Some(depths), panels, apply)
                 })?;
                 if !written {
                     return Err(Error::internal("gather_gemm became unavailable during a convolution"));
-                }
-                if let Some(e) = epilogue {
-                    // Safety: `gather_gemm_uninit` returned true, so it wrote all of `dst`.
-                    e.apply(unsafe { &mut *(std::ptr::from_mut(dst) as *mut [f32]) });
                 }
             }
             Ok(())
