@@ -648,6 +648,9 @@ mod avx512 {
         (mask(0), mask(16))
     }
 
+    /// A gathered A operand with its base as a pointer: base, row and column offsets, depth ranges.
+    type GatheredRaw<'a> = (*const f32, &'a [isize], &'a [isize], Option<&'a [(usize, usize)]>);
+
     /// `c (m×n, row-major) = a · b`, or `+=` when `accumulate`, on this thread, where
     /// `a(i, p) = base[row_offsets[i] + col_offsets[p]]` and `b` is packed by [`pack_b`] (n columns,
     /// k rows); then `epilogue` on each block of rows as the last pass over k finishes it.
@@ -660,12 +663,7 @@ mod avx512 {
         (m, n, k): (usize, usize, usize),
         c: *mut f32,
         accumulate: bool,
-        (base, row_offsets, col_offsets, row_depths): (
-            *const f32,
-            &[isize],
-            &[isize],
-            Option<&[(usize, usize)]>,
-        ),
+        (base, row_offsets, col_offsets, row_depths): GatheredRaw<'_>,
         packed: *const f32,
         epilogue: Option<super::RowsEpilogue<'_>>,
     ) {
