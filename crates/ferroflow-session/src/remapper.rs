@@ -1,7 +1,9 @@
 //! Grappler's remapper, applied to each run's plan: a `Conv2D` followed by a bias add (and a `Relu`)
 //! runs as one kernel (TF's `_FusedConv2D`), and a `MaxPoolGrad` read only by the `ReluGrad` of the
 //! activation it pooled runs as one kernel too. Each fusion saves full passes over an activation-sized
-//! tensor; in the reference CNN these passes were 4% of the step.
+//! tensor: the reference CNN's `Add`, `Relu` and `ReluGrad` kernels took 0.4 ms of its 10 ms step; the
+//! fused kernels give back part of that, since the passes they skip had left the data in cache for
+//! the next kernel.
 //!
 //! A node whose work a fusion absorbs stays in the plan as a pass-through of the fused result, so
 //! whatever reads its shape (`Shape`, which gradient graphs attach to every broadcasting add) still

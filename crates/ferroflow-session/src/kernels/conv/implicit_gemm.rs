@@ -176,8 +176,9 @@ fn per_task(n: usize, threads: usize) -> usize {
     n.div_ceil(threads.clamp(1, n.max(1))).max(1)
 }
 
-/// `Conv2D` of `x` with a filter given as a row-major `k × oc` matrix, into `out`, then `epilogue` on
-/// each chunk while it is in cache. When it returns true, every element of `out` has been written.
+/// `Conv2D` of `x` with a filter given as a row-major `k × oc` matrix, into `out`, with `epilogue`
+/// applied inside the product to each block of finished rows. When it returns true, every element of
+/// `out` has been written.
 pub(super) fn forward(
     g: &Geom,
     x: &[f32],
