@@ -101,9 +101,13 @@ pub struct RecordReader<R: Read> {
     source: Source<R>,
     name: Option<String>,
     on_corruption: OnCorruption,
+    /// Bytes read from the source in `buf[start..end]`; what lies past `end` is space for the next
+    /// read, kept between reads so that it is not zero-filled again for each one.
     buf: Vec<u8>,
     /// Index in `buf` of the first byte of the next record.
     start: usize,
+    /// Index in `buf` past the last byte read.
+    end: usize,
     /// Stream offset of `buf[start]`.
     offset: u64,
     corrupted_records: u64,
@@ -149,6 +153,7 @@ impl<R: Read> RecordReader<R> {
             on_corruption: options.on_corruption,
             buf: Vec::new(),
             start: 0,
+            end: 0,
             offset: 0,
             corrupted_records: 0,
             skipped_bytes: 0,
@@ -230,7 +235,7 @@ impl<R: Read> RecordReader<R> {
     }
 
     fn available(&self) -> usize {
-        self.buf.len() - self.start
+        self.end - self.start
     }
 
     fn incomplete(&self) -> ReadOutcome {
@@ -281,19 +286,21 @@ impl<R: Read> RecordReader<R> {
         while self.available() < n {
             if self.start > 0 {
                 // Compact before growing so the buffer stays about one record plus one chunk.
-                self.buf.drain(..self.start);
+                self.buf.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
                 self.start = 0;
             }
-            let old = self.buf.len();
+            let old = self.end;
             // Grow by what arrives, never by what a (possibly corrupt) length claims.
             let want = (n - self.available()).clamp(READ_CHUNK, 16 * READ_CHUNK);
-            self.buf.resize(old + want, 0);
+            if self.buf.len() < old + want {
+                self.buf.resize(old + want, 0);
+            }
             let got = loop {
-                match self.source.read(&mut self.buf[old..]) {
+                match self.source.read(&mut self.buf[old..old + want]) {
                     Ok(got) => break got,
                     Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                     Err(e) => {
-                        self.buf.truncate(old);
                         let err = Error::from(e);
                         let at = format!("reading record at offset {}", self.offset);
                         return Err(match &self.name {
@@ -303,7 +310,7 @@ impl<R: Read> RecordReader<R> {
                     }
                 }
             };
-            self.buf.truncate(old + got);
+            self.end = old + got.min(want);
             if got == 0 {
                 return Ok(false);
             }
