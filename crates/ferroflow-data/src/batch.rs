@@ -103,7 +103,8 @@ impl Dataset for BatchDataset {
 impl BatchIterator {
     /// A batch of string scalars (records, lines), gathered straight into the batch's vector.
     fn next_string_batch(&mut self) -> Result<Option<Element>> {
-        let mut records = Vec::with_capacity(self.batch_size);
+        // Reserved up to a bound: a huge batch size must not reserve memory no input will fill.
+        let mut records = Vec::with_capacity(self.batch_size.min(1 << 16));
         self.input.next_strings(self.batch_size, &mut records)?;
         let n = records.len();
         if n == 0 || (self.drop_remainder && n < self.batch_size) {

@@ -28,7 +28,8 @@ pub trait DatasetIterator: Send {
     ///
     /// `batch` over such a dataset calls this instead of [`next`](DatasetIterator::next): a source
     /// that overrides it hands over each record's bytes without building an element and a scalar
-    /// tensor per record, which showed as a sixth of an input pipeline's time. The default pulls
+    /// tensor per record (their allocations were about a sixth of a TFRecord -> batch -> parse
+    /// pipeline's time), and without stacking them afterwards. The default pulls
     /// elements through `next`. An override must leave the iterator exactly where as many calls of
     /// `next` would, so that saved states do not depend on which of the two was used.
     ///
