@@ -500,4 +500,41 @@ mod tests {
             assert_eq!(got[7], 7u32.to_le_bytes().repeat(7), "{compression:?}");
         }
     }
+
+    #[test]
+    fn records_across_refills_and_buffer_growth() {
+        // A source that hands out at most `step` bytes per read, so records straddle refills.
+        struct Trickle<'a> {
+            data: &'a [u8],
+            step: usize,
+        }
+        impl Read for Trickle<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let n = buf.len().min(self.step).min(self.data.len());
+                buf[..n].copy_from_slice(&self.data[..n]);
+                self.data = &self.data[n..];
+                Ok(n)
+            }
+        }
+        // Around and well past one read chunk, with small records between large ones.
+        let sizes = [3, READ_CHUNK - 16, 0, READ_CHUNK + 5, 17, 20 * READ_CHUNK, 1, 2 * READ_CHUNK];
+        let payloads: Vec<Vec<u8>> =
+            sizes.iter().enumerate().map(|(i, &n)| (0..n).map(|j| (i * 31 + j) as u8).collect()).collect();
+        let bytes: Vec<u8> = payloads.iter().flat_map(|p| encode_record(p)).collect();
+        for step in [7, 4096, READ_CHUNK + 3, usize::MAX] {
+            let mut reader = RecordReader::new(Trickle { data: &bytes, step });
+            let mut offset = 0u64;
+            for (i, p) in payloads.iter().enumerate() {
+                assert_eq!(reader.offset(), offset, "step {step}, record {i}");
+                assert_eq!(
+                    reader.read_record().unwrap(),
+                    ReadOutcome::Record(p.clone()),
+                    "step {step}, record {i}"
+                );
+                offset += (p.len() + HEADER_LEN + FOOTER_LEN) as u64;
+            }
+            assert_eq!(reader.read_record().unwrap(), ReadOutcome::End, "step {step}");
+            assert_eq!(reader.offset(), bytes.len() as u64, "step {step}");
+        }
+    }
 }
