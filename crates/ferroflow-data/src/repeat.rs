@@ -74,6 +74,40 @@ impl DatasetIterator for RepeatIterator {
             }
         }
     }
+    fn next_strings(&mut self, n: usize, out: &mut Vec<Vec<u8>>) -> Result<usize> {
+        // `next`'s loop, a run of elements at a time, so a source's fast path is reached through it.
+        let mut got = 0;
+        while got < n {
+            if self.count.is_some_and(|c| self.epoch >= c) {
+                break;
+            }
+            let it = match &mut self.current {
+                Some(it) => it,
+                None => {
+                    self.produced_this_epoch = false;
+                    self.current.insert(self.input.make_iterator(self.ctx.child(self.epoch))?)
+                }
+            };
+            let want = n - got;
+            let before = out.len();
+            let result = it.next_strings(want, out);
+            // Elements handed over before an error were produced, as they would have been by `next`.
+            if out.len() > before {
+                self.produced_this_epoch = true;
+            }
+            let k = result?;
+            got += k;
+            if k == want {
+                break;
+            }
+            self.current = None;
+            self.epoch += 1;
+            if !self.produced_this_epoch {
+                break;
+            }
+        }
+        Ok(got)
+    }
     fn save(&self, w: &mut IteratorStateWriter) -> Result<()> {
         w.tag("repeat");
         w.u64(self.epoch);

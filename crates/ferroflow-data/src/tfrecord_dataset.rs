@@ -116,8 +116,9 @@ impl TFRecordIterator {
     }
 }
 
-impl DatasetIterator for TFRecordIterator {
-    fn next(&mut self) -> Result<Option<Element>> {
+impl TFRecordIterator {
+    /// The next record's payload, or `None` at the end of the last file.
+    fn next_record(&mut self) -> Result<Option<Vec<u8>>> {
         loop {
             if self.current.is_none() {
                 if self.file >= self.files.len() {
@@ -134,7 +135,7 @@ impl DatasetIterator for TFRecordIterator {
             let Some(cur) = self.current.as_mut() else { return Ok(None) };
             let outcome = cur.reader.read_record();
             match outcome {
-                Ok(ReadOutcome::Record(payload)) => return Ok(Some(vec![Tensor::string(payload)])),
+                Ok(ReadOutcome::Record(payload)) => return Ok(Some(payload)),
                 Ok(ReadOutcome::End) => {
                     self.current = None;
                     self.file += 1;
@@ -155,6 +156,21 @@ impl DatasetIterator for TFRecordIterator {
                 }
             }
         }
+    }
+}
+
+impl DatasetIterator for TFRecordIterator {
+    fn next(&mut self) -> Result<Option<Element>> {
+        Ok(self.next_record()?.map(|payload| vec![Tensor::string(payload)]))
+    }
+    fn next_strings(&mut self, n: usize, out: &mut Vec<Vec<u8>>) -> Result<usize> {
+        let mut got = 0;
+        while got < n {
+            let Some(payload) = self.next_record()? else { break };
+            out.push(payload);
+            got += 1;
+        }
+        Ok(got)
     }
     fn save(&self, w: &mut IteratorStateWriter) -> Result<()> {
         w.tag("tfrecord");

@@ -101,9 +101,13 @@ pub struct RecordReader<R: Read> {
     source: Source<R>,
     name: Option<String>,
     on_corruption: OnCorruption,
+    /// Bytes read from the source in `buf[start..end]`; what lies past `end` is space for the next
+    /// read, kept between reads so that it is not zero-filled again for each one.
     buf: Vec<u8>,
     /// Index in `buf` of the first byte of the next record.
     start: usize,
+    /// Index in `buf` past the last byte read.
+    end: usize,
     /// Stream offset of `buf[start]`.
     offset: u64,
     corrupted_records: u64,
@@ -149,6 +153,7 @@ impl<R: Read> RecordReader<R> {
             on_corruption: options.on_corruption,
             buf: Vec::new(),
             start: 0,
+            end: 0,
             offset: 0,
             corrupted_records: 0,
             skipped_bytes: 0,
@@ -230,7 +235,7 @@ impl<R: Read> RecordReader<R> {
     }
 
     fn available(&self) -> usize {
-        self.buf.len() - self.start
+        self.end - self.start
     }
 
     fn incomplete(&self) -> ReadOutcome {
@@ -281,19 +286,21 @@ impl<R: Read> RecordReader<R> {
         while self.available() < n {
             if self.start > 0 {
                 // Compact before growing so the buffer stays about one record plus one chunk.
-                self.buf.drain(..self.start);
+                self.buf.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
                 self.start = 0;
             }
-            let old = self.buf.len();
+            let old = self.end;
             // Grow by what arrives, never by what a (possibly corrupt) length claims.
             let want = (n - self.available()).clamp(READ_CHUNK, 16 * READ_CHUNK);
-            self.buf.resize(old + want, 0);
+            if self.buf.len() < old + want {
+                self.buf.resize(old + want, 0);
+            }
             let got = loop {
-                match self.source.read(&mut self.buf[old..]) {
+                match self.source.read(&mut self.buf[old..old + want]) {
                     Ok(got) => break got,
                     Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                     Err(e) => {
-                        self.buf.truncate(old);
                         let err = Error::from(e);
                         let at = format!("reading record at offset {}", self.offset);
                         return Err(match &self.name {
@@ -303,7 +310,7 @@ impl<R: Read> RecordReader<R> {
                     }
                 }
             };
-            self.buf.truncate(old + got);
+            self.end = old + got.min(want);
             if got == 0 {
                 return Ok(false);
             }
@@ -491,6 +498,43 @@ mod tests {
                 RecordReader::with_compression(bytes.as_slice(), compression).collect::<Result<_>>().unwrap();
             assert_eq!(got.len(), 100, "{compression:?}");
             assert_eq!(got[7], 7u32.to_le_bytes().repeat(7), "{compression:?}");
+        }
+    }
+
+    #[test]
+    fn records_across_refills_and_buffer_growth() {
+        // A source that hands out at most `step` bytes per read, so records straddle refills.
+        struct Trickle<'a> {
+            data: &'a [u8],
+            step: usize,
+        }
+        impl Read for Trickle<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let n = buf.len().min(self.step).min(self.data.len());
+                buf[..n].copy_from_slice(&self.data[..n]);
+                self.data = &self.data[n..];
+                Ok(n)
+            }
+        }
+        // Around and well past one read chunk, with small records between large ones.
+        let sizes = [3, READ_CHUNK - 16, 0, READ_CHUNK + 5, 17, 20 * READ_CHUNK, 1, 2 * READ_CHUNK];
+        let payloads: Vec<Vec<u8>> =
+            sizes.iter().enumerate().map(|(i, &n)| (0..n).map(|j| (i * 31 + j) as u8).collect()).collect();
+        let bytes: Vec<u8> = payloads.iter().flat_map(|p| encode_record(p)).collect();
+        for step in [7, 4096, READ_CHUNK + 3, usize::MAX] {
+            let mut reader = RecordReader::new(Trickle { data: &bytes, step });
+            let mut offset = 0u64;
+            for (i, p) in payloads.iter().enumerate() {
+                assert_eq!(reader.offset(), offset, "step {step}, record {i}");
+                assert_eq!(
+                    reader.read_record().unwrap(),
+                    ReadOutcome::Record(p.clone()),
+                    "step {step}, record {i}"
+                );
+                offset += (p.len() + HEADER_LEN + FOOTER_LEN) as u64;
+            }
+            assert_eq!(reader.read_record().unwrap(), ReadOutcome::End, "step {step}");
+            assert_eq!(reader.offset(), bytes.len() as u64, "step {step}");
         }
     }
 }
