@@ -140,12 +140,7 @@ pub(crate) fn build_plan(
 /// slots have none; a fused step may read more than its node's inputs) and for its control inputs.
 fn dependencies(graph: &Graph, steps: &[Step], num_slots: usize) -> (Vec<Vec<u32>>, Vec<u32>) {
     let step_of: HashMap<u32, u32> = steps.iter().enumerate().map(|(i, s)| (s.node, i as u32)).collect();
-    let mut producer = vec![None; num_slots];
-    for (i, step) in steps.iter().enumerate() {
-        for slot in step.outputs.iter().flatten() {
-            producer[*slot as usize] = Some(i as u32);
-        }
-    }
+    let producer = producers(steps, num_slots);
     let mut successors = vec![Vec::new(); steps.len()];
     let mut counts = vec![0u32; steps.len()];
     for (i, step) in steps.iter().enumerate() {
@@ -153,7 +148,7 @@ fn dependencies(graph: &Graph, steps: &[Step], num_slots: usize) -> (Vec<Vec<u32
         let mut preds: Vec<u32> = step
             .inputs
             .iter()
-            .filter_map(|&(slot, _)| producer[slot as usize])
+            .filter_map(|&(slot, _)| producer[slot as usize].map(|p| p as u32))
             .chain(node.control_inputs.iter().filter_map(|c| step_of.get(&(c.index() as u32)).copied()))
             .collect();
         preds.sort_unstable();
@@ -164,6 +159,22 @@ fn dependencies(graph: &Graph, steps: &[Step], num_slots: usize) -> (Vec<Vec<u32
         }
     }
     (successors, counts)
+}
+
+/// The step writing each slot (`None` for fed slots).
+pub(crate) fn producers(steps: &[Step], num_slots: usize) -> Vec<Option<usize>> {
+    let mut producer = vec![None; num_slots];
+    for (i, step) in steps.iter().enumerate() {
+        for slot in step.outputs.iter().flatten() {
+            producer[*slot as usize] = Some(i);
+        }
+    }
+    producer
+}
+
+/// Whether a kernel of this op type reads only its input's metadata (shape, size, rank), not its values.
+pub(crate) fn reads_metadata_only(op_type: &str) -> bool {
+    matches!(op_type, "Shape" | "Size" | "Rank")
 }
 
 /// The nodes a run must execute, in topological (creation) order: everything the fetches and targets
@@ -222,9 +233,8 @@ fn hoist_shape_reads(graph: &Graph, order: Vec<usize>, fed: &HashMap<Output, usi
     let mut hoisted = vec![false; nodes.len()];
     for &i in &order {
         let node = &nodes[i];
-        let metadata_only = matches!(node.op_type.as_str(), "Shape" | "Size" | "Rank")
-            && node.control_inputs.is_empty()
-            && node.inputs.len() == 1;
+        let metadata_only =
+            reads_metadata_only(&node.op_type) && node.control_inputs.is_empty() && node.inputs.len() == 1;
         if let (true, Some(input)) = (metadata_only, node.inputs.first()) {
             if !fed.contains_key(input) {
                 after.entry(input.op().index()).or_default().push(i);

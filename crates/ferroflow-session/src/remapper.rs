@@ -11,7 +11,7 @@
 //! run fetches none of them. `SessionOptions::disable_remapping` turns it off (TF's
 //! `rewrite_options.remapping = OFF`).
 
-use crate::execution_plan::Step;
+use crate::execution_plan::{producers, reads_metadata_only, Step};
 use crate::kernel::{OpKernel, OpKernelContext};
 use crate::kernels::{conv::fused_conv2d, pooling::max_pool_grad_relu};
 use ferroflow_core::Result;
@@ -21,12 +21,7 @@ use std::sync::Arc;
 /// Rewrites `steps` in place. `fetch_slots` are the slots the run returns.
 pub(crate) fn remap(graph: &Graph, steps: &mut [Step], fetch_slots: &[u32], num_slots: usize) -> Result<()> {
     let readers = Readers::new(graph, steps, fetch_slots, num_slots);
-    let mut producer = vec![None; num_slots];
-    for (i, step) in steps.iter().enumerate() {
-        for slot in step.outputs.iter().flatten() {
-            producer[*slot as usize] = Some(i);
-        }
-    }
+    let producer = producers(steps, num_slots);
     for i in 0..steps.len() {
         match op_type(graph, &steps[i]) {
             "Conv2D" => fuse_conv2d(graph, steps, i, &readers, &producer)?,
@@ -48,7 +43,7 @@ impl Readers {
     fn new(graph: &Graph, steps: &[Step], fetch_slots: &[u32], num_slots: usize) -> Readers {
         let mut by_slot = vec![Vec::new(); num_slots];
         for (i, step) in steps.iter().enumerate() {
-            if matches!(op_type(graph, step), "Shape" | "Size" | "Rank") {
+            if reads_metadata_only(op_type(graph, step)) {
                 continue;
             }
             for (position, &(slot, _)) in step.inputs.iter().enumerate() {
