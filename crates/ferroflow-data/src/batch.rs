@@ -65,23 +65,32 @@ struct BatchIterator {
     strings: bool,
 }
 
+/// Room for the elements of one batch, reserved up to a bound: a huge batch size must not reserve
+/// memory that no input will fill (or abort on an impossible allocation).
+fn batch_buffer<T>(batch_size: usize) -> Vec<T> {
+    Vec::with_capacity(batch_size.min(1 << 16))
+}
+
+/// Whether `got` elements pulled for a batch of `n` make one: not none, and all `n` when the
+/// remainder is dropped.
+fn makes_batch(got: usize, n: usize, drop_remainder: bool) -> bool {
+    got > 0 && !(drop_remainder && got < n)
+}
+
 /// Pulls up to `n` elements; `None` when there are none.
 pub(crate) fn pull(
     input: &mut dyn DatasetIterator,
     n: usize,
     drop_remainder: bool,
 ) -> Result<Option<Vec<Element>>> {
-    let mut elements = Vec::with_capacity(n);
+    let mut elements = batch_buffer(n);
     while elements.len() < n {
         match input.next()? {
             Some(e) => elements.push(e),
             None => break,
         }
     }
-    if elements.is_empty() || (drop_remainder && elements.len() < n) {
-        return Ok(None);
-    }
-    Ok(Some(elements))
+    Ok(makes_batch(elements.len(), n, drop_remainder).then_some(elements))
 }
 
 impl Dataset for BatchDataset {
@@ -103,11 +112,10 @@ impl Dataset for BatchDataset {
 impl BatchIterator {
     /// A batch of string scalars (records, lines), gathered straight into the batch's vector.
     fn next_string_batch(&mut self) -> Result<Option<Element>> {
-        // Reserved up to a bound: a huge batch size must not reserve memory no input will fill.
-        let mut records = Vec::with_capacity(self.batch_size.min(1 << 16));
+        let mut records = batch_buffer(self.batch_size);
         self.input.next_strings(self.batch_size, &mut records)?;
         let n = records.len();
-        if n == 0 || (self.drop_remainder && n < self.batch_size) {
+        if !makes_batch(n, self.batch_size, self.drop_remainder) {
             return Ok(None);
         }
         Ok(Some(vec![Tensor::from_vec(&[n], records)?]))

@@ -38,13 +38,7 @@ pub trait DatasetIterator: Send {
     /// caller drops them, as `batch` drops the elements it pulled before an error). `InvalidArgument`
     /// for an element that is not one string scalar.
     fn next_strings(&mut self, n: usize, out: &mut Vec<Vec<u8>>) -> Result<usize> {
-        let mut got = 0;
-        while got < n {
-            let Some(element) = self.next()? else { break };
-            out.push(into_string_scalar(element)?);
-            got += 1;
-        }
-        Ok(got)
+        append_up_to(n, out, || self.next()?.map(into_string_scalar).transpose())
     }
 
     /// Writes the iterator's position so that a fresh iterator can continue from it.
@@ -59,6 +53,22 @@ pub trait DatasetIterator: Send {
     /// `InvalidArgument` when the state belongs to another pipeline or is corrupt; I/O errors of
     /// reopening files.
     fn restore(&mut self, reader: &mut IteratorStateReader<'_>) -> Result<()>;
+}
+
+/// Appends what `next` yields to `out` until it has appended `n` or `next` says the input has ended;
+/// returns how many it appended.
+pub(crate) fn append_up_to(
+    n: usize,
+    out: &mut Vec<Vec<u8>>,
+    mut next: impl FnMut() -> Result<Option<Vec<u8>>>,
+) -> Result<usize> {
+    let mut got = 0;
+    while got < n {
+        let Some(bytes) = next()? else { break };
+        out.push(bytes);
+        got += 1;
+    }
+    Ok(got)
 }
 
 /// The bytes of an element made of one string scalar, moved out when no other tensor shares them.

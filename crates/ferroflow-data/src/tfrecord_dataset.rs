@@ -164,13 +164,7 @@ impl DatasetIterator for TFRecordIterator {
         Ok(self.next_record()?.map(|payload| vec![Tensor::string(payload)]))
     }
     fn next_strings(&mut self, n: usize, out: &mut Vec<Vec<u8>>) -> Result<usize> {
-        let mut got = 0;
-        while got < n {
-            let Some(payload) = self.next_record()? else { break };
-            out.push(payload);
-            got += 1;
-        }
-        Ok(got)
+        crate::iterator::append_up_to(n, out, || self.next_record())
     }
     fn save(&self, w: &mut IteratorStateWriter) -> Result<()> {
         w.tag("tfrecord");
