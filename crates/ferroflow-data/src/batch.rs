@@ -155,8 +155,10 @@ mod tests {
     use super::*;
     use crate::{
         from_tensor_slices, Compression, DatasetExt, IteratorState, IteratorStateWriter, TFRecordDataset,
+        TextLineDataset,
     };
     use ferroflow_record::RecordWriter;
+    use std::io::Write;
     use std::path::{Path, PathBuf};
 
     fn write_records(path: &Path, records: &[Vec<u8>], compression: Compression) -> Result<()> {
@@ -176,6 +178,27 @@ mod tests {
                 let path = dir.join(format!("{name}-{compression:?}.tfrecord"));
                 let records: Vec<Vec<u8>> = (0..n).map(|i| format!("{name}{i}").into_bytes()).collect();
                 write_records(&path, &records, compression)?;
+                Ok(path)
+            })
+            .collect()
+    }
+
+    /// Two text files of 5 and 3 lines, with `\r\n` and `\n` endings, an empty line, and a last line
+    /// without an ending.
+    fn two_text_files(dir: &Path, compression: Compression) -> Result<Vec<PathBuf>> {
+        [("a", "a0\r\na1\n\na3\r\na4"), ("b", "b0\nb1\nb2\n")]
+            .into_iter()
+            .map(|(name, text)| {
+                let path = dir.join(format!("{name}-{compression:?}.txt"));
+                let file = std::fs::File::create(&path)?;
+                match compression {
+                    Compression::Gzip => {
+                        let mut enc = flate2::write::GzEncoder::new(file, flate2::Compression::default());
+                        enc.write_all(text.as_bytes())?;
+                        enc.finish()?;
+                    }
+                    _ => std::fs::write(&path, text)?,
+                }
                 Ok(path)
             })
             .collect()
@@ -253,11 +276,15 @@ mod tests {
         let dir = tempfile::tempdir()?;
         for compression in [Compression::None, Compression::Gzip] {
             let records = TFRecordDataset::new(two_files(dir.path(), compression)?, compression)?.into_ref();
-            let repeated = records.repeat(Some(2));
-            for batch_size in 1..=10 {
-                for drop_remainder in [false, true] {
-                    check_string_batches(&records, batch_size, drop_remainder)?;
-                    check_string_batches(&repeated, batch_size, drop_remainder)?;
+            let lines =
+                TextLineDataset::new(two_text_files(dir.path(), compression)?, compression)?.into_ref();
+            for input in [records, lines] {
+                let repeated = input.repeat(Some(2));
+                for batch_size in 1..=10 {
+                    for drop_remainder in [false, true] {
+                        check_string_batches(&input, batch_size, drop_remainder)?;
+                        check_string_batches(&repeated, batch_size, drop_remainder)?;
+                    }
                 }
             }
         }
@@ -310,6 +337,18 @@ mod tests {
             // producing, so `repeat` goes on.
             vec![corrupt],
         ];
+        let texts = two_text_files(dir.path(), Compression::None)?;
+        let text_lists = [vec![texts[0].clone(), missing.clone(), texts[1].clone()], vec![missing.clone()]];
+        for files in text_lists {
+            let lines = TextLineDataset::new(files.clone(), Compression::None)?.into_ref();
+            for input in [lines.clone(), lines.repeat(Some(3))] {
+                for (batch_size, drop_remainder) in [(2, false), (3, true), (4, false)] {
+                    let fast = outcomes(&input.batch(batch_size, drop_remainder)?, 16)?;
+                    let slow = outcomes(&by_element(&input)?.batch(batch_size, drop_remainder)?, 16)?;
+                    assert_eq!(fast, slow, "{files:?}: batch({batch_size}, {drop_remainder})");
+                }
+            }
+        }
         for files in lists {
             let records = TFRecordDataset::new(files.clone(), Compression::None)?.into_ref();
             for input in [records.clone(), records.repeat(Some(3)), records.repeat(None)] {

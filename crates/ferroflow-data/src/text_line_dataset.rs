@@ -60,8 +60,9 @@ impl Dataset for TextLineDataset {
     }
 }
 
-impl DatasetIterator for TextLineIterator {
-    fn next(&mut self) -> Result<Option<Element>> {
+impl TextLineIterator {
+    /// The next line's bytes, or `None` at the end of the last file.
+    fn next_line(&mut self) -> Result<Option<Vec<u8>>> {
         loop {
             if self.current.is_none() {
                 let Some(path) = self.files.get(self.file) else { return Ok(None) };
@@ -79,7 +80,7 @@ impl DatasetIterator for TextLineIterator {
                             self.line.pop();
                         }
                     }
-                    return Ok(Some(vec![Tensor::string(self.line.clone())]));
+                    return Ok(Some(self.line.clone()));
                 }
                 Ok(false) => {
                     self.current = None;
@@ -92,6 +93,15 @@ impl DatasetIterator for TextLineIterator {
                 }
             }
         }
+    }
+}
+
+impl DatasetIterator for TextLineIterator {
+    fn next(&mut self) -> Result<Option<Element>> {
+        Ok(self.next_line()?.map(|line| vec![Tensor::string(line)]))
+    }
+    fn next_strings(&mut self, n: usize, out: &mut Vec<Vec<u8>>) -> Result<usize> {
+        crate::iterator::append_up_to(n, out, || self.next_line())
     }
     fn save(&self, w: &mut IteratorStateWriter) -> Result<()> {
         w.tag("text_line");
