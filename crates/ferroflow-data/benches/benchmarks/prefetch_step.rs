@@ -8,15 +8,20 @@
 //! `fed_ready_tensor` feeds one tensor every step, hot in the cache; `fed_rotating_tensors` feeds a
 //! different one each step, as a training loop's feeds and a pipeline's batches are.
 //!
+//! `prefetched_ready_batches` prefetches the rotating feed's batches (sliced from one tensor, so the
+//! producer's work is a 120 KB copy per batch): what the prefetch machinery itself costs a step.
+//!
 //! The `train_` variants run a real training step instead of the forward product: dense 240->256 +
 //! ReLU -> 10 logits, softmax cross-entropy against the parsed labels, one gradient-descent update.
+//!
+//! `benches/tf_prefetch_step.py` times TensorFlow's side of the same steps.
 
 use super::{files, ready_batch, spec, FLOATS};
 use criterion::{criterion_group, Criterion, Throughput};
 use ferroflow_core::{DType, PartialShape, Tensor};
 use ferroflow_data::{
-    make_one_shot_iterator, parse_example, Compression, DatasetExt, ElementSpec, IteratorContext,
-    TFRecordDataset,
+    batch_util, from_tensor_slices, make_one_shot_iterator, parse_example, Compression, DatasetExt,
+    DatasetRef, ElementSpec, IteratorContext, TFRecordDataset,
 };
 use ferroflow_graph::optimizer::{GradientDescentOptimizer, Optimizer};
 use ferroflow_graph::{GraphBuilder, Initializer, Operation, Output, VariableOptions};
@@ -54,6 +59,18 @@ fn train_step(g: &mut GraphBuilder, x: Output, labels: Output) -> (Fetch, Operat
     (Fetch::List(vec![train_op.into(), loss.into()]), init)
 }
 
+/// The labels of every ready batch.
+fn label_batch() -> Tensor {
+    Tensor::vector((0..128).map(|i| i % 10).collect::<Vec<i64>>())
+}
+
+/// `batches` with `label_batch()` as `(x, labels)` elements, repeated, prefetched.
+fn prefetched_ready(batches: &[Tensor]) -> DatasetRef {
+    let labels = vec![label_batch(); batches.len()];
+    let stacked = vec![batch_util::stack(batches).unwrap(), batch_util::stack(&labels).unwrap()];
+    from_tensor_slices(stacked).unwrap().repeat(None).prefetch(4).unwrap()
+}
+
 fn prefetch_vs_feed(c: &mut Criterion) {
     let mut group = c.benchmark_group("step_batch128");
     group.throughput(Throughput::Elements(128));
@@ -74,6 +91,8 @@ fn prefetch_vs_feed(c: &mut Criterion) {
         .unwrap();
     let input = ds.clone();
     let ds = ds.prefetch(4).unwrap();
+    let batches: Vec<Tensor> = (0..ROTATING_BATCHES).map(|_| ready_batch()).collect();
+    let ready = prefetched_ready(&batches);
     // What the producer thread does per step, alone on this thread: the input cost prefetch must hide.
     let mut it = input.make_iterator(IteratorContext::default()).unwrap();
     group.bench_function("input_only", |b| b.iter(|| black_box(it.next().unwrap())));
@@ -104,13 +123,31 @@ fn prefetch_vs_feed(c: &mut Criterion) {
         });
         // A different ready batch each step, as in training: the one above stays in this core's cache
         // from step to step, which no input pipeline's fresh batches can.
-        let batches: Vec<Tensor> = (0..ROTATING_BATCHES).map(|_| ready_batch()).collect();
         let mut next_batch = batches.iter().cycle();
         group.bench_function(format!("fed_rotating_tensors{suffix}"), |b| {
             b.iter(|| {
                 let batch = next_batch.next().unwrap().clone();
                 black_box(sess.run(loss, &[(x, batch)]).unwrap())
             })
+        });
+        drop(sess);
+
+        let mut g = GraphBuilder::new();
+        let next = make_one_shot_iterator(&mut g, &ready).unwrap().get_next(&mut g).unwrap();
+        let loss = step(&mut g, next[0]);
+        let mut sess = DirectSession::with_options(g.finalize(), options.clone());
+        group.bench_function(format!("prefetched_ready_batches{suffix}"), |b| {
+            b.iter(|| black_box(sess.run(loss, &[]).unwrap()))
+        });
+        drop(sess);
+
+        let mut g = GraphBuilder::new();
+        let next = make_one_shot_iterator(&mut g, &ready).unwrap().get_next(&mut g).unwrap();
+        let (fetch, init) = train_step(&mut g, next[0], next[1]);
+        let mut sess = DirectSession::with_options(g.finalize(), options.clone());
+        sess.run(init, &[]).unwrap();
+        group.bench_function(format!("train_prefetched_ready_batches{suffix}"), |b| {
+            b.iter(|| black_box(sess.run(fetch.clone(), &[]).unwrap()))
         });
         drop(sess);
 
@@ -130,7 +167,7 @@ fn prefetch_vs_feed(c: &mut Criterion) {
         let (fetch, init) = train_step(&mut g, x, labels);
         let mut sess = DirectSession::with_options(g.finalize(), options);
         sess.run(init, &[]).unwrap();
-        let label_batch = Tensor::vector((0..128).map(|i| i % 10).collect::<Vec<i64>>());
+        let label_batch = label_batch();
         let mut next_batch = batches.iter().cycle();
         group.bench_function(format!("train_fed_rotating_tensors{suffix}"), |b| {
             b.iter(|| {
