@@ -16,7 +16,7 @@
 //!
 //! `benches/tf_prefetch_step.py` times TensorFlow's side of the same steps.
 
-use super::{files, ready_batch, spec, FLOATS};
+use super::{files, ready_batch, session_memory_settings, spec, FLOATS};
 use criterion::{criterion_group, Criterion, Throughput};
 use ferroflow_core::{DType, PartialShape, Tensor};
 use ferroflow_data::{
@@ -94,6 +94,7 @@ fn prefetch_vs_feed(c: &mut Criterion) {
     let batches: Vec<Tensor> = (0..ROTATING_BATCHES).map(|_| ready_batch()).collect();
     let ready = prefetched_ready(&batches);
     // What the producer thread does per step, alone on this thread: the input cost prefetch must hide.
+    let _session = session_memory_settings();
     let mut it = input.make_iterator(IteratorContext::default()).unwrap();
     group.bench_function("input_only", |b| b.iter(|| black_box(it.next().unwrap())));
     drop(it);

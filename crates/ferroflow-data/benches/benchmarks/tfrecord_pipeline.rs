@@ -1,6 +1,6 @@
 //! Reading TFRecord files of ~1 KB Examples, parsed into batches of 128: records per second.
 
-use super::{files, spec, FILES, RECORDS};
+use super::{files, session_memory_settings, spec, FILES, RECORDS};
 use criterion::{criterion_group, Criterion, Throughput};
 use ferroflow_core::{DType, PartialShape};
 use ferroflow_data::{parse_example, Compression, DatasetExt, ElementSpec, TFRecordDataset};
@@ -8,6 +8,7 @@ use std::hint::black_box;
 
 fn tfrecord_parse_batch(c: &mut Criterion) {
     let files = files();
+    let _session = session_memory_settings();
     let mut group = c.benchmark_group("tfrecord_parse_batch128");
     group.sample_size(10);
     group.throughput(Throughput::Elements((FILES * RECORDS) as u64));
