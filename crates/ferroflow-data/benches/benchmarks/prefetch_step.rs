@@ -71,6 +71,24 @@ fn prefetched_ready(batches: &[Tensor]) -> DatasetRef {
     from_tensor_slices(stacked).unwrap().repeat(None).prefetch(4).unwrap()
 }
 
+/// A session whose step reads `ds` through a one-shot iterator (the forward step, or the training step
+/// with its variables initialized), and the fetch of one step.
+fn prefetched(ds: &DatasetRef, options: &SessionOptions, train: bool) -> (DirectSession, Fetch) {
+    let mut g = GraphBuilder::new();
+    let next = make_one_shot_iterator(&mut g, ds).unwrap().get_next(&mut g).unwrap();
+    let (fetch, init) = if train {
+        let (fetch, init) = train_step(&mut g, next[0], next[1]);
+        (fetch, Some(init))
+    } else {
+        (Fetch::from(step(&mut g, next[0])), None)
+    };
+    let mut sess = DirectSession::with_options(g.finalize(), options.clone());
+    if let Some(init) = init {
+        sess.run(init, &[]).unwrap();
+    }
+    (sess, fetch)
+}
+
 fn prefetch_vs_feed(c: &mut Criterion) {
     let mut group = c.benchmark_group("step_batch128");
     group.throughput(Throughput::Elements(128));
@@ -105,14 +123,14 @@ fn prefetch_vs_feed(c: &mut Criterion) {
         ("", SessionOptions::default()),
         ("_intra1", SessionOptions { intra_op_parallelism_threads: 1, ..SessionOptions::default() }),
     ] {
-        let mut g = GraphBuilder::new();
-        let next = make_one_shot_iterator(&mut g, &ds).unwrap().get_next(&mut g).unwrap();
-        let loss = step(&mut g, next[0]);
-        let mut sess = DirectSession::with_options(g.finalize(), options.clone());
-        group.bench_function(format!("prefetched_pipeline{suffix}"), |b| {
-            b.iter(|| black_box(sess.run(loss, &[]).unwrap()))
-        });
-        drop(sess);
+        for (source, dataset) in [("pipeline", &ds), ("ready_batches", &ready)] {
+            for (prefix, train) in [("", false), ("train_", true)] {
+                let (mut sess, fetch) = prefetched(dataset, &options, train);
+                group.bench_function(format!("{prefix}prefetched_{source}{suffix}"), |b| {
+                    b.iter(|| black_box(sess.run(fetch.clone(), &[]).unwrap()))
+                });
+            }
+        }
 
         let mut g = GraphBuilder::new();
         let x = g.placeholder(DType::F32, PartialShape::known(&[128, FLOATS]), "x").unwrap();
@@ -130,35 +148,6 @@ fn prefetch_vs_feed(c: &mut Criterion) {
                 let batch = next_batch.next().unwrap().clone();
                 black_box(sess.run(loss, &[(x, batch)]).unwrap())
             })
-        });
-        drop(sess);
-
-        let mut g = GraphBuilder::new();
-        let next = make_one_shot_iterator(&mut g, &ready).unwrap().get_next(&mut g).unwrap();
-        let loss = step(&mut g, next[0]);
-        let mut sess = DirectSession::with_options(g.finalize(), options.clone());
-        group.bench_function(format!("prefetched_ready_batches{suffix}"), |b| {
-            b.iter(|| black_box(sess.run(loss, &[]).unwrap()))
-        });
-        drop(sess);
-
-        let mut g = GraphBuilder::new();
-        let next = make_one_shot_iterator(&mut g, &ready).unwrap().get_next(&mut g).unwrap();
-        let (fetch, init) = train_step(&mut g, next[0], next[1]);
-        let mut sess = DirectSession::with_options(g.finalize(), options.clone());
-        sess.run(init, &[]).unwrap();
-        group.bench_function(format!("train_prefetched_ready_batches{suffix}"), |b| {
-            b.iter(|| black_box(sess.run(fetch.clone(), &[]).unwrap()))
-        });
-        drop(sess);
-
-        let mut g = GraphBuilder::new();
-        let next = make_one_shot_iterator(&mut g, &ds).unwrap().get_next(&mut g).unwrap();
-        let (fetch, init) = train_step(&mut g, next[0], next[1]);
-        let mut sess = DirectSession::with_options(g.finalize(), options.clone());
-        sess.run(init, &[]).unwrap();
-        group.bench_function(format!("train_prefetched_pipeline{suffix}"), |b| {
-            b.iter(|| black_box(sess.run(fetch.clone(), &[]).unwrap()))
         });
         drop(sess);
 
