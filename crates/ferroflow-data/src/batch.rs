@@ -337,27 +337,23 @@ mod tests {
             // producing, so `repeat` goes on.
             vec![corrupt],
         ];
-        let texts = two_text_files(dir.path(), Compression::None)?;
-        let text_lists = [vec![texts[0].clone(), missing.clone(), texts[1].clone()], vec![missing.clone()]];
-        for files in text_lists {
-            let lines = TextLineDataset::new(files.clone(), Compression::None)?.into_ref();
-            for input in [lines.clone(), lines.repeat(Some(3))] {
-                for (batch_size, drop_remainder) in [(2, false), (3, true), (4, false)] {
-                    let fast = outcomes(&input.batch(batch_size, drop_remainder)?, 16)?;
-                    let slow = outcomes(&by_element(&input)?.batch(batch_size, drop_remainder)?, 16)?;
-                    assert_eq!(fast, slow, "{files:?}: batch({batch_size}, {drop_remainder})");
-                }
-            }
-        }
-        for files in lists {
-            let records = TFRecordDataset::new(files.clone(), Compression::None)?.into_ref();
-            for input in [records.clone(), records.repeat(Some(3)), records.repeat(None)] {
+        // The batches and errors of both paths agree over the source, and over it repeated.
+        let agree = |source: DatasetRef, files: &[PathBuf]| -> Result<()> {
+            for input in [source.clone(), source.repeat(Some(3)), source.repeat(None)] {
                 for (batch_size, drop_remainder) in [(2, false), (2, true), (3, false), (4, true)] {
                     let fast = outcomes(&input.batch(batch_size, drop_remainder)?, 16)?;
                     let slow = outcomes(&by_element(&input)?.batch(batch_size, drop_remainder)?, 16)?;
                     assert_eq!(fast, slow, "{files:?}: batch({batch_size}, {drop_remainder})");
                 }
             }
+            Ok(())
+        };
+        for files in lists {
+            agree(TFRecordDataset::new(files.clone(), Compression::None)?.into_ref(), &files)?;
+        }
+        let texts = two_text_files(dir.path(), Compression::None)?;
+        for files in [vec![texts[0].clone(), missing.clone(), texts[1].clone()], vec![missing]] {
+            agree(TextLineDataset::new(files.clone(), Compression::None)?.into_ref(), &files)?;
         }
         Ok(())
     }

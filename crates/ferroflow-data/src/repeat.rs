@@ -49,27 +49,37 @@ impl Dataset for RepeatDataset {
     }
 }
 
+impl RepeatIterator {
+    /// The iterator of the current epoch, started when needed; `None` once `count` epochs are done.
+    fn epoch_iterator(&mut self) -> Result<Option<&mut Box<dyn DatasetIterator>>> {
+        if self.count.is_some_and(|c| self.epoch >= c) {
+            return Ok(None);
+        }
+        if self.current.is_none() {
+            self.produced_this_epoch = false;
+            self.current = Some(self.input.make_iterator(self.ctx.child(self.epoch))?);
+        }
+        Ok(self.current.as_mut())
+    }
+
+    /// Ends the current epoch, whose input ran out; false when it produced nothing, since every further
+    /// epoch would be empty too.
+    fn end_epoch(&mut self) -> bool {
+        self.current = None;
+        self.epoch += 1;
+        self.produced_this_epoch
+    }
+}
+
 impl DatasetIterator for RepeatIterator {
     fn next(&mut self) -> Result<Option<Element>> {
         loop {
-            if self.count.is_some_and(|c| self.epoch >= c) {
-                return Ok(None);
-            }
-            let it = match &mut self.current {
-                Some(it) => it,
-                None => {
-                    self.produced_this_epoch = false;
-                    self.current.insert(self.input.make_iterator(self.ctx.child(self.epoch))?)
-                }
-            };
+            let Some(it) = self.epoch_iterator()? else { return Ok(None) };
             if let Some(e) = it.next()? {
                 self.produced_this_epoch = true;
                 return Ok(Some(e));
             }
-            self.current = None;
-            self.epoch += 1;
-            if !self.produced_this_epoch {
-                // An empty epoch: every further one would be empty too.
+            if !self.end_epoch() {
                 return Ok(None);
             }
         }
@@ -78,31 +88,15 @@ impl DatasetIterator for RepeatIterator {
         // `next`'s loop, a run of elements at a time, so a source's fast path is reached through it.
         let mut got = 0;
         while got < n {
-            if self.count.is_some_and(|c| self.epoch >= c) {
-                break;
-            }
-            let it = match &mut self.current {
-                Some(it) => it,
-                None => {
-                    self.produced_this_epoch = false;
-                    self.current.insert(self.input.make_iterator(self.ctx.child(self.epoch))?)
-                }
-            };
-            let want = n - got;
+            let Some(it) = self.epoch_iterator()? else { break };
             let before = out.len();
-            let result = it.next_strings(want, out);
+            let result = it.next_strings(n - got, out);
             // Elements handed over before an error were produced, as they would have been by `next`.
             if out.len() > before {
                 self.produced_this_epoch = true;
             }
-            let k = result?;
-            got += k;
-            if k == want {
-                break;
-            }
-            self.current = None;
-            self.epoch += 1;
-            if !self.produced_this_epoch {
+            got += result?;
+            if got == n || !self.end_epoch() {
                 break;
             }
         }
